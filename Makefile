@@ -1,0 +1,43 @@
+# fer-bench. `make install` then `make test`; `make bench` runs the main job.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DATA   ?= data/fer2013
+SHARED_DATA := ../shared/data/fer2013
+export FER_BENCH_DATA ?= $(DATA)
+
+.PHONY: install test test-slow lint bench data-link report train-seed002 clean
+
+install:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(MAKE) --no-print-directory data-link
+
+# data/fer2013 -> ../shared/data/fer2013 when that copy is beside the repo (gitignored).
+data-link:
+	@if [ ! -e data/fer2013 ] && [ -d $(SHARED_DATA) ]; then \
+		mkdir -p data && ln -s ../$(SHARED_DATA) data/fer2013 && echo "data/fer2013 -> $(SHARED_DATA)"; fi
+
+test:
+	$(BIN)/ruff check fer_bench tests benchmarks
+	$(BIN)/pytest -q
+
+test-slow:
+	$(BIN)/pytest -q -m slow
+
+lint:
+	$(BIN)/ruff check .
+
+report:
+	$(BIN)/fer-bench data report $(DATA)
+
+# The foundation's acceptance run: seed-002 CNN, 10 epochs, on the real data.
+train-seed002:
+	$(BIN)/fer-bench train --model majeed_cnn --data $(DATA) --epochs 10 --seed 0
+
+# Thin wrapper until the benchmark runner lands: trains the seed-002 model.
+bench: train-seed002
+
+clean:
+	rm -rf work .pytest_cache .ruff_cache

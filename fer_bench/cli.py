@@ -1,0 +1,141 @@
+"""The `fer-bench` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fer_bench.errors import FerBenchError
+
+DATA_HELP = ("FER-2013: a folder with fer2013.csv[.gz] or train/ test/ image folders, or the CSV "
+             "itself (default: $FER_BENCH_DATA, $DATA, data/fer2013, ../shared/data/fer2013)")
+
+
+def _add_load_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", dest="fmt", choices=["auto", "csv", "folder"], default="auto",
+                   help="which copy to read when the folder has both (default: auto = CSV)")
+    p.add_argument("--labels", choices=["fer2013", "ferplus"], default="fer2013",
+                   help="label source: the FER-2013 emotion column, or FER+ majority votes")
+    p.add_argument("--ferplus", metavar="CSV", help="FER+ votes file (default: fer2013new.csv beside the CSV)")
+    p.add_argument("--no-contempt", action="store_true", help="FER+: drop contempt rows instead of an 8th class")
+    p.add_argument("--drop-blank", action="store_true", help="remove uniform (blank) images")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="image folders without a validation split: fraction of train held out (default 0.1)")
+
+
+def _load_options(a: argparse.Namespace):
+    from fer_bench.data.load import LoadOptions
+    return LoadOptions(fmt=a.fmt, labels=a.labels, ferplus_path=a.ferplus, contempt=not a.no_contempt,
+                       drop_blank=a.drop_blank, val_fraction=a.val_fraction)
+
+
+def _data_path(a: argparse.Namespace) -> Path:
+    from fer_bench.data.fer2013 import default_data_path
+    return Path(a.data) if a.data else default_data_path()
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from fer_bench.train import TrainConfig, train
+    cfg = TrainConfig(
+        model=a.model, data=str(_data_path(a)), recipe=a.recipe, seed=a.seed, epochs=a.epochs,
+        batch_size=a.batch_size, lr=a.lr, precision=a.precision,
+        channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
+        load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
+        devices=a.devices, progress=not a.no_progress,
+    )
+    rec = train(cfg)
+    m = rec["metrics"]
+    print(f"{rec['run_id']}: val acc {m['val']['accuracy']:.4f}  test acc {m['test']['accuracy']:.4f}  "
+          f"test macro-F1 {m['test']['macro_f1']:.4f}  "
+          f"(best epoch {rec['selection']['best_epoch']}, {rec['timing']['wall_seconds']:.0f} s)")
+    print(f"record: {rec['path']}")
+    return 0
+
+
+def cmd_models(a: argparse.Namespace) -> int:
+    from fer_bench.models import count_params, create_model, get_card, list_models
+    rows = []
+    for name in list_models():
+        card = get_card(name)
+        claim = next((c for c in card.claims if c.metric == "accuracy"), None)
+        rows.append((name, card.paper[:60], f"{count_params(create_model(name)):,}", card.recipe,
+                     f"{claim.value:.2%} ({claim.split})" if claim else "-"))
+    head = ("model", "paper", "params", "recipe", "claimed accuracy")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def cmd_data_report(a: argparse.Namespace) -> int:
+    from fer_bench.data.load import load_dataset
+    from fer_bench.data.report import write_report
+    data = load_dataset(_data_path(a), _load_options(a))
+    out = write_report(data, Path(a.out))
+    print(f"report: {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fer-bench",
+        description="Train and compare facial-expression-recognition models on FER-2013, "
+                    "with selection on PublicTest and testing on PrivateTest only.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train one model with its recipe; write a JSON run record",
+                       description="Train one model, select the checkpoint on PublicTest, "
+                                   "evaluate it once on PrivateTest, write a JSON run record.")
+    t.add_argument("--model", required=True, help="registered model name (see `fer-bench models`)")
+    t.add_argument("--recipe", help="training recipe (default: the model's paper recipe)")
+    t.add_argument("--data", help=DATA_HELP)
+    t.add_argument("--epochs", type=int, help="epoch budget (default: the recipe's)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--batch-size", type=int, help="override the recipe's batch size")
+    t.add_argument("--lr", type=float, help="override the recipe's learning rate")
+    t.add_argument("--precision", default="auto",
+                   help="auto (bf16-mixed on a bf16 CPU, 16-mixed on CUDA), 32-true, bf16-mixed, 16-mixed")
+    t.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")
+    t.add_argument("--limit-train", type=int, metavar="N", help="train on a stratified subset of N images")
+    t.add_argument("--limit-eval", type=int, metavar="N", help="use stratified subsets of N val / test images")
+    t.add_argument("--out", help="run record path (default results/runs/<run_id>.json)")
+    t.add_argument("--workdir", default="work", help="where checkpoints go (default work/)")
+    t.add_argument("--accelerator", default="auto", help="auto, cpu or gpu")
+    t.add_argument("--devices", type=int, default=1, help="devices for this run (default 1)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_load_options(t)
+    t.set_defaults(func=cmd_train)
+
+    m = sub.add_parser("models", help="list registered models",
+                       description="List every registered model with its paper, size and claims.")
+    m.set_defaults(func=cmd_models)
+
+    d = sub.add_parser("data", help="dataset tools", description="Dataset tools.")
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    r = dsub.add_parser("report", help="class counts, samples, blanks and duplicates of a dataset",
+                        description="Write a markdown report with PNGs: class counts per split, a "
+                                    "sample grid per class, blank images, exact duplicates within "
+                                    "and across splits.")
+    r.add_argument("data", nargs="?", help=DATA_HELP)
+    r.add_argument("--out", default="results/data-report", help="output folder (default results/data-report)")
+    _add_load_options(r)
+    r.set_defaults(func=cmd_data_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FerBenchError as e:
+        print(f"fer-bench: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fer-bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Batched data augmentation on image tensors, on whatever device the batch is on.
+
+One affine warp per batch (rotation, shift, zoom, shear and flip folded into one
+2x3 matrix per image) instead of per-image PIL transforms in Python. Random
+parameters are drawn on the CPU from a seeded generator, so a seed gives the same
+augmentation on CPU and CUDA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Ranges in Keras ImageDataGenerator terms, since that is how the papers state them."""
+
+    hflip: bool = False           # horizontal flip with probability 0.5
+    vflip: bool = False           # vertical flip with probability 0.5 (seed 000 mentions it)
+    rotation: float = 0.0         # degrees, uniform in [-rotation, rotation]
+    shift: float = 0.0            # fraction of the image size, per axis
+    zoom: float = 0.0             # scale uniform in [1 - zoom, 1 + zoom]
+    shear: float = 0.0            # Keras' shear_range is in radians: 0.2 ~ 11.5 degrees
+    brightness: tuple[float, float] | None = None  # multiplicative factor range
+    fill: str = "border"          # grid_sample padding: border (= Keras 'nearest'), zeros, reflection
+
+    @property
+    def geometric(self) -> bool:
+        return bool(self.rotation or self.shift or self.zoom or self.shear)
+
+    @property
+    def active(self) -> bool:
+        return self.geometric or self.hflip or self.vflip or self.brightness is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> AugmentConfig:
+        d = dict(d or {})
+        if d.get("brightness") is not None:
+            d["brightness"] = tuple(d["brightness"])
+        return cls(**d)
+
+
+def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, generator=g) * (hi - lo) + lo
+
+
+def augment(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
+    """Augment a float batch (B, C, H, W) in [0, 1]; returns a new tensor, same shape and range."""
+    if not cfg.active:
+        return x
+    b = x.shape[0]
+    flip_x = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0) if cfg.hflip else torch.ones(b)
+    flip_y = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0) if cfg.vflip else torch.ones(b)
+    if cfg.geometric:
+        ang = torch.deg2rad(_uniform(b, -cfg.rotation, cfg.rotation, g))
+        shear = _uniform(b, -cfg.shear, cfg.shear, g)
+        scale = 1.0 / _uniform(b, 1 - cfg.zoom, 1 + cfg.zoom, g)  # sampling grid shrinks = zoom in
+        tx = _uniform(b, -cfg.shift, cfg.shift, g) * 2  # normalised coordinates span 2
+        ty = _uniform(b, -cfg.shift, cfg.shift, g) * 2
+        cos, sin, tan = torch.cos(ang), torch.sin(ang), torch.tan(shear)
+        # theta maps output pixel coordinates to input ones: R(ang) @ Shear @ S(scale) @ Flip
+        theta = torch.zeros(b, 2, 3)
+        theta[:, 0, 0] = cos * scale * flip_x
+        theta[:, 0, 1] = (cos * tan - sin) * scale * flip_y
+        theta[:, 1, 0] = sin * scale * flip_x
+        theta[:, 1, 1] = (sin * tan + cos) * scale * flip_y
+        theta[:, 0, 2] = tx
+        theta[:, 1, 2] = ty
+        theta = theta.to(device=x.device, dtype=x.dtype, non_blocking=True)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode=cfg.fill, align_corners=False)
+    else:
+        # Flips alone are exact: no interpolation.
+        fx = (flip_x < 0).to(x.device).view(b, 1, 1, 1)
+        fy = (flip_y < 0).to(x.device).view(b, 1, 1, 1)
+        x = torch.where(fx, x.flip(-1), x)
+        x = torch.where(fy, x.flip(-2), x)
+    if cfg.brightness is not None:
+        lo, hi = cfg.brightness
+        factor = _uniform(b, lo, hi, g).to(device=x.device, dtype=x.dtype).view(b, 1, 1, 1)
+        x = (x * factor).clamp_(0.0, 1.0)
+    return x
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, H, W) -> float (B, 1, H, W) in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255.0)
+

@@ -1,0 +1,202 @@
+"""The LightningDataModule: cached uint8 tensors in memory -> index batches -> device
+-> float, augmented on the device in `on_after_batch_transfer`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from fer_bench.data.augment import AugmentConfig, augment, to_float
+from fer_bench.data.fer2013 import CLASSES, SPLITS, TEST, TRAIN, VAL, FERData, canonical_class
+from fer_bench.data.load import LoadOptions, load_dataset
+from fer_bench.errors import FerBenchError
+
+
+class TensorBatches(Dataset):
+    """A dataset indexed by a whole batch of indices at once (no per-image collate)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        i = torch.as_tensor(idx)
+        return self.images[i], self.labels[i]
+
+
+class EpochBatchSampler:
+    """Yields lists of indices, one list per batch.
+
+    The order of epoch e depends only on (seed, e), so a resumed run sees the same
+    batches as an uninterrupted one. `targets` oversamples classes (with replacement)
+    up to a count per epoch; classes already above their target keep all images.
+    """
+
+    def __init__(self, labels: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0,
+                 targets: dict[int, int] | None = None, drop_last: bool = False) -> None:
+        self.labels, self.batch_size, self.shuffle = labels, batch_size, shuffle
+        self.seed, self.targets, self.drop_last = seed, targets or {}, drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _indices(self) -> torch.Tensor:
+        if not self.shuffle:
+            return torch.arange(len(self.labels))
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        parts = [torch.arange(len(self.labels))]
+        for c, target in sorted(self.targets.items()):
+            pool = torch.nonzero(self.labels == c).flatten()
+            extra = target - len(pool)
+            if extra > 0 and len(pool):
+                parts.append(pool[torch.randint(len(pool), (extra,), generator=g)])
+        idx = torch.cat(parts)
+        return idx[torch.randperm(len(idx), generator=g)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        idx = self._indices()
+        n = len(idx)
+        stop = n - n % self.batch_size if self.drop_last else n
+        for s in range(0, stop, self.batch_size):
+            yield idx[s:s + self.batch_size].tolist()
+
+    def __len__(self) -> int:
+        n = len(self.labels) + sum(max(0, t - int((self.labels == c).sum()))
+                                   for c, t in self.targets.items()) * self.shuffle
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def stratified_subset(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """Indices of a seeded subset of n items with (about) the class proportions of labels."""
+    if n >= len(labels):
+        return torch.arange(len(labels))
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(labels), generator=g)
+    # Sorting a random permutation by class and taking every k-th keeps proportions.
+    order = perm[torch.argsort(labels[perm], stable=True)]
+    pick = torch.linspace(0, len(labels) - 1, n).round().long()
+    return order[pick].sort().values
+
+
+class FERDataModule(L.LightningDataModule):
+    """FER-2013 with train / val (PublicTest) / test (PrivateTest) loaders."""
+
+    def __init__(
+        self,
+        data: str | Path,
+        load: LoadOptions | None = None,
+        batch_size: int = 64,
+        eval_batch_size: int = 512,
+        augment: AugmentConfig | None = None,
+        oversample: dict[str, int] | None = None,
+        limit_train: int | None = None,
+        limit_eval: int | None = None,
+        seed: int = 0,
+        channels_last: bool = False,
+        dataset: FERData | None = None,
+    ) -> None:
+        super().__init__()
+        self.data_path = Path(data)
+        self.load = load or LoadOptions()
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.augment_cfg = augment or AugmentConfig()
+        self.oversample = oversample or {}
+        self.limit_train, self.limit_eval = limit_train, limit_eval
+        self.seed, self.channels_last = seed, channels_last
+        self.dataset = dataset
+        self.aug_gen = torch.Generator().manual_seed(seed)
+        self.parts: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    # -- data ------------------------------------------------------------------------------
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.parts:
+            return
+        if self.dataset is None:
+            self.dataset = load_dataset(self.data_path, self.load)
+        d = self.dataset
+        for s, name in zip((TRAIN, VAL, TEST), SPLITS):
+            m = d.splits == s
+            images, labels = d.images[m], d.labels[m]
+            limit = self.limit_train if s == TRAIN else self.limit_eval
+            if limit:
+                keep = stratified_subset(labels, limit, self.seed + s)
+                images, labels = images[keep], labels[keep]
+            if len(labels) == 0:
+                raise FerBenchError(f"{self.data_path}: the {name} split is empty")
+            self.parts[name] = (images.contiguous(), labels.contiguous())
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.dataset.classes if self.dataset is not None else CLASSES
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def class_counts(self, split: str = "train") -> torch.Tensor:
+        return torch.bincount(self.parts[split][1], minlength=self.num_classes)
+
+    def class_weights(self, mode: str | None) -> torch.Tensor | None:
+        """'balanced' = n_samples / (n_classes * count), as scikit-learn and Keras compute it."""
+        if mode in (None, "none"):
+            return None
+        if mode != "balanced":
+            raise FerBenchError(f"unknown class weighting {mode!r} (balanced or none)")
+        counts = self.class_counts().double()
+        return (counts.sum() / (len(counts) * counts.clamp(min=1))).float()
+
+    def _oversample_targets(self) -> dict[int, int]:
+        out = {}
+        for name, target in self.oversample.items():
+            c = canonical_class(name)
+            if c is None or c not in self.classes:
+                raise FerBenchError(f"oversample: unknown class {name!r}")
+            out[self.classes.index(c)] = int(target)
+        return out
+
+    # -- loaders ---------------------------------------------------------------------------
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        images, labels = self.parts[split]
+        sampler = EpochBatchSampler(
+            labels, self.batch_size if shuffle else self.eval_batch_size, shuffle, self.seed,
+            self._oversample_targets() if shuffle else None,
+        )
+        # batch_size=None: the sampler yields whole batches and the dataset slices them.
+        return DataLoader(TensorBatches(images, labels), sampler=sampler, batch_size=None,
+                          num_workers=0, pin_memory=torch.cuda.is_available())
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def on_after_batch_transfer(self, batch: tuple[torch.Tensor, torch.Tensor],
+                                dataloader_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = batch
+        x = to_float(images)
+        if self.trainer is not None and self.trainer.training:
+            x = augment(x, self.augment_cfg, self.aug_gen)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, labels
+
+    # The augmentation stream is part of the training state: a resumed run continues it.
+    def state_dict(self) -> dict:
+        return {"aug_gen": self.aug_gen.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if "aug_gen" in state:
+            self.aug_gen.set_state(state["aug_gen"])

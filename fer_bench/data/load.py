@@ -1,0 +1,119 @@
+"""Files -> cached uint8 tensors. The first load decodes; later loads read one file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from fer_bench.data.fer2013 import (
+    CLASSES,
+    FERData,
+    ferplus_labels,
+    read_csv,
+    read_folder,
+    resolve_source,
+)
+from fer_bench.errors import FerBenchError
+from fer_bench.io import atomic_path
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Everything that changes the decoded dataset (and so the cache key)."""
+
+    fmt: str = "auto"            # auto | csv | folder
+    labels: str = "fer2013"      # fer2013 | ferplus
+    ferplus_path: str | None = None  # default: fer2013new.csv beside the CSV
+    contempt: bool = True        # FER+: keep contempt as an 8th class, else drop those rows
+    drop_blank: bool = False     # remove uniform images (seed 001 did)
+    blank_std: float = 2.0       # an image whose pixel std is below this is "blank"
+    val_fraction: float = 0.1    # only for folders without a validation split
+    split_seed: int = 0
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FER_BENCH_CACHE", Path.home() / ".cache" / "fer-bench"))
+
+
+def fingerprint(path: Path) -> str:
+    """Content hash of a file; for a folder, a hash of every file's name, size and mtime
+    (reading 35,887 JPEGs only to hash them would cost more than the cache saves)."""
+    h = hashlib.sha256()
+    if path.is_file():
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                h.update(chunk)
+    else:
+        for p in sorted(path.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{p.relative_to(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def blank_mask(images: torch.Tensor, min_std: float = 2.0) -> torch.Tensor:
+    """True for (near-)uniform images: all black, all white, or one flat grey."""
+    return images.flatten(1).float().std(dim=1) < min_std
+
+
+def load_dataset(path: str | Path, opts: LoadOptions | None = None,
+                 use_cache: bool = True) -> FERData:
+    """Load FER-2013 from a CSV or image folder, through the tensor cache."""
+    opts = opts or LoadOptions()
+    fmt, src = resolve_source(path, opts.fmt)
+    sources = [src]
+    if opts.labels == "ferplus":
+        if fmt != "csv":
+            raise FerBenchError(f"{src}: FER+ labels need the original fer2013.csv, not an image folder")
+        fp = Path(opts.ferplus_path) if opts.ferplus_path else src.parent / "fer2013new.csv"
+        if not fp.is_file():
+            raise FerBenchError(f"{fp}: FER+ votes file not found (pass --ferplus PATH)")
+        sources.append(fp)
+    elif opts.labels != "fer2013":
+        raise FerBenchError(f"unknown label source {opts.labels!r} (fer2013 or ferplus)")
+
+    key = hashlib.sha256(repr((CACHE_VERSION, fmt, [fingerprint(s) for s in sources],
+                               sorted(asdict(opts).items()))).encode()).hexdigest()[:20]
+    cache_file = cache_dir() / f"{key}.pt"
+    if use_cache and cache_file.is_file():
+        try:
+            d = torch.load(cache_file, weights_only=True)
+            return FERData(d["images"], d["labels"], d["splits"], d["ids"],
+                           tuple(d["classes"]), d["info"])
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            cache_file.unlink(missing_ok=True)
+
+    if fmt == "csv":
+        data = read_csv(src)
+    else:
+        data = read_folder(src, opts.val_fraction, opts.split_seed)
+    if opts.labels == "ferplus":
+        labels, dropped = ferplus_labels(sources[1], data, opts.contempt)
+        data.labels = labels
+        data.info.update(labels="FER+ majority vote", ferplus_dropped=dropped)
+        if opts.contempt:
+            data.classes = CLASSES + ("contempt",)
+    else:
+        data.info["labels"] = "FER-2013 emotion"
+    data.info["unlabelled_dropped"] = int((data.labels < 0).sum())
+    keep = data.labels >= 0
+    blank = blank_mask(data.images, opts.blank_std)
+    data.info["blank_images"] = int((blank & keep).sum())
+    if opts.drop_blank:
+        keep &= ~blank
+        data.info["blank_dropped"] = int((blank & (data.labels >= 0)).sum())
+    if not bool(keep.all()):
+        data = data.subset(keep)
+    data.info["cache_key"] = key
+
+    if use_cache:
+        with atomic_path(cache_file) as tmp:
+            torch.save({"images": data.images, "labels": data.labels, "splits": data.splits,
+                        "ids": data.ids, "classes": list(data.classes), "info": data.info}, tmp)
+    return data

@@ -1,0 +1,148 @@
+"""`fer-bench data report`: what is in a dataset, as markdown plus pictures."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_bench.data.fer2013 import SPLITS, FERData
+from fer_bench.data.load import blank_mask
+from fer_bench.io import atomic_path, atomic_write
+
+
+def duplicate_stats(data: FERData) -> dict:
+    """Exact (pixel-identical) duplicates within each split and across splits."""
+    groups: dict[bytes, list[int]] = defaultdict(list)
+    flat = data.images.reshape(len(data), -1).numpy()
+    for i in range(len(data)):
+        groups[hashlib.blake2b(flat[i].tobytes(), digest_size=16).digest()].append(i)
+    splits = data.splits.numpy()
+    labels = data.labels.numpy()
+    within = {}
+    for s, name in enumerate(SPLITS):
+        sizes = [sum(splits[i] == s for i in g) for g in groups.values()]
+        sizes = [n for n in sizes if n > 0]
+        within[name] = {
+            "rows": int(sum(sizes)),
+            "distinct": len(sizes),
+            "rows_in_duplicate_groups": int(sum(n for n in sizes if n > 1)),
+            "redundant_rows": int(sum(n - 1 for n in sizes if n > 1)),
+        }
+    across = {}
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        rows = distinct = 0
+        for g in groups.values():
+            in_b = [i for i in g if splits[i] == b]
+            if in_b and any(splits[i] == a for i in g):
+                rows += len(in_b)
+                distinct += 1
+        across[f"{SPLITS[a]}&{SPLITS[b]}"] = {f"{SPLITS[b]}_rows": rows, "distinct_images": distinct}
+    conflicting = [g for g in groups.values() if len(g) > 1 and len(set(labels[g])) > 1]
+    return {
+        "within": within,
+        "across": across,
+        "distinct_images": len(groups),
+        "conflicting_label_images": len(conflicting),
+        "conflicting_label_rows": int(sum(len(g) for g in conflicting)),
+    }
+
+
+def _savefig(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+
+
+def _plot_counts(counts: dict[str, list[int]], classes: tuple[str, ...], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 4))
+    x = np.arange(len(classes))
+    w = 0.8 / len(counts)
+    for k, (split, c) in enumerate(counts.items()):
+        bars = ax.bar(x + (k - (len(counts) - 1) / 2) * w, c, w, label=split)
+        ax.bar_label(bars, fontsize=7)
+    ax.set_xticks(x, classes)
+    ax.set_ylabel("images")
+    ax.set_title("Class counts per split")
+    ax.legend()
+    _savefig(fig, path)
+    plt.close(fig)
+
+
+def _sample_grid(images: torch.Tensor, path: Path, cols: int = 10, rows: int = 5) -> None:
+    """A plain image mosaic (no axes), written with PIL: pixels as they are."""
+    from PIL import Image
+    n = min(len(images), cols * rows)
+    size = images.shape[-1]
+    canvas = np.full((rows * (size + 2), cols * (size + 2)), 255, dtype=np.uint8)
+    for k in range(n):
+        r, c = divmod(k, cols)
+        canvas[r * (size + 2):r * (size + 2) + size, c * (size + 2):c * (size + 2) + size] = images[k].numpy()
+    img = Image.fromarray(canvas).resize((canvas.shape[1] * 2, canvas.shape[0] * 2), Image.NEAREST)
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG")
+
+
+def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    counts = data.counts()
+    _plot_counts(counts, data.classes, out / "class_counts.png")
+    g = torch.Generator().manual_seed(seed)
+    train = data.splits == 0
+    for c, name in enumerate(data.classes):
+        idx = torch.nonzero(train & (data.labels == c)).flatten()
+        if len(idx):
+            pick = idx[torch.randperm(len(idx), generator=g)[:50]]
+            _sample_grid(data.images[pick], out / f"samples_{name}.png")
+    blank = blank_mask(data.images)
+    dup = duplicate_stats(data)
+
+    lines = [
+        "# Dataset report",
+        "",
+        f"- source: `{data.info.get('source')}` ({data.info.get('format')}), labels: {data.info.get('labels')}",
+        f"- split: {data.info.get('split_method')}; train / val (PublicTest) / test (PrivateTest)",
+        f"- images: {len(data):,}; generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by "
+        "`fer-bench data report`",
+    ]
+    if "ferplus_dropped" in data.info:
+        lines.append(f"- FER+ rows dropped: {data.info['ferplus_dropped']}")
+    lines += ["", "## Class counts", "", "![class counts](class_counts.png)", "",
+              "| split | n | " + " | ".join(data.classes) + " |",
+              "|---|---:|" + "---:|" * len(data.classes)]
+    for split, c in counts.items():
+        lines.append(f"| {split} | {sum(c):,} | " + " | ".join(f"{v:,}" for v in c) + " |")
+    lines += ["", "## Blank images", "",
+              f"{int(blank.sum())} images are uniform (pixel standard deviation below 2), per split: "
+              + ", ".join(f"{s} {int((blank & (data.splits == k)).sum())}" for k, s in enumerate(SPLITS))
+              + ". `--drop-blank` removes them.", ""]
+    if blank.any():
+        lines.append("Examples: " + ", ".join(f"`{data.ids[i]}`" for i in
+                                              torch.nonzero(blank).flatten()[:10].tolist()))
+        lines.append("")
+    lines += ["## Exact duplicates", "",
+              "| split | rows | distinct images | rows in duplicate groups | redundant rows |",
+              "|---|---:|---:|---:|---:|"]
+    for s, w in dup["within"].items():
+        lines.append(f"| {s} | {w['rows']:,} | {w['distinct']:,} | {w['rows_in_duplicate_groups']:,} | "
+                     f"{w['redundant_rows']:,} |")
+    lines += ["", "| across splits | rows of the second split also in the first | distinct images |",
+              "|---|---:|---:|"]
+    for k, v in dup["across"].items():
+        rows = next(x for n, x in v.items() if n.endswith("_rows"))
+        lines.append(f"| {k.replace('&', ' ∩ ')} | {rows:,} | {v['distinct_images']:,} |")
+    lines += ["", f"Distinct images overall: {dup['distinct_images']:,}; images that occur with different "
+              f"labels: {dup['conflicting_label_images']} ({dup['conflicting_label_rows']} rows).", "",
+              "## Samples (training split, 50 random per class)", ""]
+    for name in data.classes:
+        if (out / f"samples_{name}.png").exists():
+            lines += [f"### {name}", "", f"![{name}](samples_{name}.png)", ""]
+    md = out / "REPORT.md"
+    atomic_write(md, lambda f: f.write("\n".join(lines)))
+    return md

@@ -1,0 +1,45 @@
+"""Atomic file writes: a reader never sees a half-written cache, record or report."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside `path`; rename it onto `path` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], mode: str = "w") -> None:
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    atomic_write(path, lambda f: json.dump(obj, f, indent=1, default=_jsonable))
+
+
+def _jsonable(o: Any) -> Any:
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

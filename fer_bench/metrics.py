@@ -1,0 +1,51 @@
+"""Classification metrics (torchmetrics) and their plain-JSON form for run records."""
+
+from __future__ import annotations
+
+import torch
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+
+def make_metrics(num_classes: int) -> MetricCollection:
+    """Accuracy, macro-F1, per-class precision / recall / F1 and the confusion matrix.
+
+    All share one set of stat-score states (torchmetrics compute groups), so an update
+    per batch is a few bincounts, with no host sync.
+    """
+    return MetricCollection({
+        "acc": MulticlassAccuracy(num_classes, average="micro"),
+        "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+        "precision": MulticlassPrecision(num_classes, average=None),
+        "recall": MulticlassRecall(num_classes, average=None),
+        "f1": MulticlassF1Score(num_classes, average=None),
+        "confusion": MulticlassConfusionMatrix(num_classes),
+    })
+
+
+def metrics_to_json(values: dict[str, torch.Tensor], classes: tuple[str, ...]) -> dict:
+    """{'accuracy', 'macro_f1', 'per_class': {class: {precision, recall, f1, support}},
+    'confusion': rows = true class, columns = predicted class}."""
+    conf = values["confusion"].long()
+    per_class = {
+        c: {
+            "precision": float(values["precision"][i]),
+            "recall": float(values["recall"][i]),
+            "f1": float(values["f1"][i]),
+            "support": int(conf[i].sum()),
+        }
+        for i, c in enumerate(classes)
+    }
+    return {
+        "accuracy": float(values["acc"]),
+        "macro_f1": float(values["f1_macro"]),
+        "n": int(conf.sum()),
+        "per_class": per_class,
+        "confusion": conf.tolist(),
+    }

@@ -1,0 +1,60 @@
+"""Majeed, Naeem, Saeed: "Utilization of Convolutional Neural Network for Effective
+Recognition of Complex and Common Facial Emotions" (seed 002)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from fer_bench.models.registry import Claim, ModelCard, register_model
+
+PAPER = "Majeed, Naeem & Saeed, Utilization of CNN for Effective Recognition of Complex and Common Facial Emotions"
+
+MAJEED_CNN = ModelCard(
+    name="majeed_cnn",
+    paper=PAPER,
+    year=None,  # the seed text gives no publication date
+    source="seeds/002",
+    recipe="majeed_sgd",
+    claims=(
+        Claim("accuracy", 0.7292, "FER-2013 test (PrivateTest)", "76 epochs; validation 0.64"),
+        Claim("accuracy", 0.8510, "self-made natural set (337/396)"),
+    ),
+    interpretation=(
+        "Layer table (Table I) is complete and followed exactly: 8,779,047 parameters.",
+        "Softmax is folded into the cross-entropy loss; the module outputs logits.",
+        "Dropout placement: after the ReLU of dense layers 8 (0.6) and 9 (0.4).",
+        "PyTorch default initialisation (the paper names none).",
+    ),
+    expected_params=8_779_047,
+    tags=("seed", "cnn"),
+)
+
+
+class MajeedCNN(nn.Module):
+    """Table I: 1x1 conv, then 5x5 / 3x3 / 3x3 convs with 2x2 pooling, two dense layers."""
+
+    def __init__(self, num_classes: int = 7, in_chans: int = 1) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_chans, 32, 1), nn.ReLU(inplace=True),             # 32x48x48
+            nn.Conv2d(32, 32, 5), nn.ReLU(inplace=True),                   # 32x44x44
+            nn.MaxPool2d(2),                                               # 32x22x22
+            nn.Conv2d(32, 64, 3), nn.ReLU(inplace=True),                   # 64x20x20
+            nn.MaxPool2d(2),                                               # 64x10x10
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(inplace=True),       # 128x10x10
+            nn.MaxPool2d(2),                                               # 128x5x5
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(128 * 5 * 5, 2048), nn.ReLU(inplace=True), nn.Dropout(0.6),
+            nn.Linear(2048, 1024), nn.ReLU(inplace=True), nn.Dropout(0.4),
+            nn.Linear(1024, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+@register_model(MAJEED_CNN)
+def majeed_cnn(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    return MajeedCNN(num_classes, in_chans)

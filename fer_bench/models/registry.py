@@ -1,0 +1,76 @@
+"""One registry for every model: a builder plus the card that says where it comes from.
+
+Like timm's `register_model` / `create_model`: model files register themselves on
+import; everything else (CLI, leaderboard, claims audit) reads the cards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from fer_bench.errors import FerBenchError
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A number a paper reports, and on what it was measured."""
+
+    metric: str          # e.g. "accuracy"
+    value: float         # as a fraction, 0.7292
+    split: str           # the paper's words for the data it was measured on
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    paper: str                      # short citation
+    year: int | None
+    source: str                     # seed file or public reference
+    recipe: str                     # default recipe name
+    claims: tuple[Claim, ...] = ()
+    interpretation: tuple[str, ...] = ()   # what the paper leaves open and how we read it
+    expected_params: int | None = None     # from the paper's layer table, when it has one
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_CARDS: dict[str, ModelCard] = {}
+
+
+def register_model(card: ModelCard) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if card.name in _BUILDERS:
+            raise ValueError(f"model {card.name!r} registered twice")
+        _BUILDERS[card.name] = fn
+        _CARDS[card.name] = card
+        return fn
+    return wrap
+
+
+def list_models() -> list[str]:
+    return sorted(_BUILDERS)
+
+
+def get_card(name: str) -> ModelCard:
+    _check(name)
+    return _CARDS[name]
+
+
+def create_model(name: str, num_classes: int = 7, in_chans: int = 1, **kwargs) -> nn.Module:
+    """Build a registered model for (N, in_chans, 48, 48) input and num_classes logits."""
+    _check(name)
+    return _BUILDERS[name](num_classes=num_classes, in_chans=in_chans, **kwargs)
+
+
+def _check(name: str) -> None:
+    if name not in _BUILDERS:
+        raise FerBenchError(f"unknown model {name!r}; `fer-bench models` lists them: "
+                            + ", ".join(list_models()))
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,112 @@
+"""The one LightningModule: any registered model + loss + optimiser/schedule from a recipe."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy
+
+from fer_bench.metrics import make_metrics
+from fer_bench.models import create_model
+
+
+class FERClassifier(L.LightningModule):
+    """`recipe` is a Recipe.to_dict(): plain data, so checkpoints stay loadable."""
+
+    def __init__(self, model: str, recipe: dict, num_classes: int = 7,
+                 class_weights: list[float] | None = None, channels_last: bool = False) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.recipe = recipe
+        self.model = create_model(model, num_classes=num_classes)
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        w = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
+        self.loss_fn = nn.CrossEntropyLoss(weight=w, label_smoothing=recipe.get("label_smoothing", 0.0))
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_metrics = make_metrics(num_classes)
+        self.test_metrics = make_metrics(num_classes)
+        self.test_predictions: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.loss_fn(logits.float(), y)
+        self.train_acc.update(logits.detach(), y)
+        self.log("train/loss", loss.detach(), on_step=False, on_epoch=True, batch_size=len(y))
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], metrics, prefix: str) -> torch.Tensor:
+        x, y = batch
+        logits = self(x).float()
+        # Unweighted loss: the selection criterion must not depend on the training weights.
+        loss = nn.functional.cross_entropy(logits, y)
+        metrics.update(logits, y)
+        self.log(f"{prefix}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        return logits
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._eval_step(batch, self.val_metrics, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics(self.val_metrics, "val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        logits = self._eval_step(batch, self.test_metrics, "test")
+        self.test_predictions.append(logits.argmax(1).cpu())
+
+    def on_test_epoch_start(self) -> None:
+        self.test_predictions = []
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics(self.test_metrics, "test")
+
+    def _log_metrics(self, metrics, prefix: str) -> None:
+        values = metrics.compute()
+        self.computed = getattr(self, "computed", {})
+        self.computed[prefix] = {k: v.detach().cpu() for k, v in values.items()}
+        self.log(f"{prefix}/acc", values["acc"], prog_bar=True)
+        self.log(f"{prefix}/f1_macro", values["f1_macro"])
+        metrics.reset()
+
+    def configure_optimizers(self):
+        return build_optimizers(self.parameters(), self.recipe)
+
+
+def build_optimizers(params, recipe: dict):
+    name, lr, wd = recipe["optimizer"], recipe["lr"], recipe.get("weight_decay", 0.0)
+    fused = {"fused": True} if torch.cuda.is_available() else {}
+    if name == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=recipe.get("momentum", 0.0),
+                              nesterov=recipe.get("nesterov", False), weight_decay=wd)
+    elif name in ("adam", "amsgrad"):
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=wd, amsgrad=name == "amsgrad", **fused)
+    elif name == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd, **fused)
+    elif name == "rmsprop":
+        opt = torch.optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=recipe.get("momentum", 0.0))
+    else:
+        raise ValueError(f"unknown optimizer {name!r}")
+    sched = recipe.get("schedule")
+    if not sched:
+        return opt
+    kind = sched["name"]
+    if kind == "exponential":
+        s = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=sched["gamma"])
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "epoch"}}
+    if kind == "plateau":
+        s = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, mode=sched.get("mode", "min"), factor=sched["factor"], patience=sched["patience"],
+            min_lr=sched.get("min_lr", 0.0))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "monitor": sched["monitor"],
+                                                   "interval": "epoch"}}
+    if kind == "cosine":
+        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe["epochs"],
+                                                       eta_min=sched.get("min_lr", 0.0))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "epoch"}}
+    raise ValueError(f"unknown schedule {kind!r}")

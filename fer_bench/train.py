@@ -1,0 +1,245 @@
+"""One training run: fit with selection on PublicTest, test the selected checkpoint once on
+PrivateTest, write one JSON run record (atomically)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+
+from fer_bench.data.datamodule import FERDataModule
+from fer_bench.data.fer2013 import default_data_path
+from fer_bench.data.load import LoadOptions
+from fer_bench.io import write_json
+from fer_bench.metrics import metrics_to_json
+from fer_bench.models import count_params, get_card
+from fer_bench.module import FERClassifier
+from fer_bench.recipes import get_recipe
+
+RECORD_SCHEMA = 1
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    data: str = field(default_factory=lambda: str(default_data_path()))
+    recipe: str | None = None          # default: the model's paper recipe
+    seed: int = 0
+    epochs: int | None = None          # override the recipe's budget
+    batch_size: int | None = None
+    lr: float | None = None
+    precision: str = "auto"            # auto = bf16-mixed on a bf16 CPU, 16-mixed on CUDA
+    channels_last: bool = True
+    limit_train: int | None = None     # stratified subset of the training split
+    limit_eval: int | None = None      # stratified subsets of val and test (tests, smoke runs)
+    load: LoadOptions = field(default_factory=LoadOptions)
+    out: str | None = None             # record path; default results/runs/<run_id>.json
+    workdir: str = "work"              # checkpoints (not results)
+    accelerator: str = "auto"
+    devices: int = 1
+    progress: bool = True
+
+
+def cpu_supports_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, accelerator: str) -> str:
+    if precision != "auto":
+        return precision
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+        return "16-mixed"
+    return "bf16-mixed" if cpu_supports_bf16() else "32-true"
+
+
+def environment() -> dict:
+    """Package versions and hardware, for the run record."""
+    pkgs = {}
+    for p in ("torch", "torchvision", "lightning", "torchmetrics", "timm", "numpy", "wandb"):
+        try:
+            pkgs[p] = version(p)
+        except PackageNotFoundError:
+            pkgs[p] = None
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "python": platform.python_version(),
+        "packages": pkgs,
+        "hardware": {
+            "cpu": cpu,
+            "cpu_cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "bf16_cpu": cpu_supports_bf16(),
+            "cuda": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+            "platform": platform.platform(),
+        },
+    }
+
+
+class RunLog(Callback):
+    """Per-epoch curves and training throughput, without host syncs in the hot path."""
+
+    def __init__(self) -> None:
+        self.curves: list[dict] = []
+        self.train_images = 0
+        self.train_seconds = 0.0
+        self._t0: float | None = None
+        self._lr = 0.0
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._lr = trainer.optimizers[0].param_groups[0]["lr"]  # before the epoch's scheduler step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.synchronize()
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.synchronize()
+        self.train_seconds += time.perf_counter() - self._t0
+        self.train_images += batch[1].shape[0]
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        m = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        self.curves.append({
+            "epoch": trainer.current_epoch,
+            "lr": self._lr,
+            **{k: m[k] for k in ("train/loss", "train/acc", "val/loss", "val/acc", "val/f1_macro")
+               if k in m},
+        })
+
+
+def make_run_id(cfg: TrainConfig, recipe: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{cfg.model}__{recipe}__s{cfg.seed}__{stamp}"
+
+
+def quiet_lightning() -> None:
+    # Data live in memory and are sliced a batch at a time: worker processes would only
+    # add copies, so Lightning's advice about num_workers does not apply here.
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*treespec, LeafSpec.*")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run one (model, recipe, seed) cell; returns the record it wrote."""
+    quiet_lightning()
+    started = time.perf_counter()
+    card = get_card(cfg.model)
+    recipe = get_recipe(cfg.recipe or card.recipe).with_overrides(
+        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr)
+    precision = resolve_precision(cfg.precision, cfg.accelerator)
+    run_id = make_run_id(cfg, recipe.name)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+
+    load = cfg.load
+    if recipe.drop_blank and not load.drop_blank:
+        load = LoadOptions(**{**asdict(load), "drop_blank": True})
+    dm = FERDataModule(cfg.data, load=load, batch_size=recipe.batch_size, augment=recipe.augment,
+                       oversample=recipe.oversample, limit_train=cfg.limit_train,
+                       limit_eval=cfg.limit_eval, seed=cfg.seed, channels_last=cfg.channels_last)
+    dm.setup()
+    weights = dm.class_weights(recipe.class_weights)
+    module = FERClassifier(cfg.model, recipe.to_dict(), num_classes=dm.num_classes,
+                           class_weights=weights.tolist() if weights is not None else None,
+                           channels_last=cfg.channels_last)
+
+    ckpt = ModelCheckpoint(dirpath=Path(cfg.workdir) / "checkpoints" / run_id,
+                           monitor=recipe.checkpoint_monitor, mode=recipe.checkpoint_mode,
+                           save_top_k=1, filename="best-{epoch}")
+    runlog = RunLog()
+    callbacks = [ckpt, runlog]
+    if recipe.early_stopping:
+        es = recipe.early_stopping
+        callbacks.append(EarlyStopping(monitor=es["monitor"], mode=es.get("mode", "min"),
+                                       patience=es["patience"]))
+    trainer = L.Trainer(
+        max_epochs=recipe.epochs, precision=precision, accelerator=cfg.accelerator,
+        devices=cfg.devices, callbacks=callbacks, logger=False, num_sanity_val_steps=0,
+        enable_progress_bar=cfg.progress, enable_model_summary=False,
+        use_distributed_sampler=False, default_root_dir=cfg.workdir,
+    )
+    fit_t0 = time.perf_counter()
+    trainer.fit(module, datamodule=dm)
+    fit_seconds = time.perf_counter() - fit_t0
+
+    # The selected checkpoint (best on PublicTest) is evaluated once on each split.
+    best = ckpt.best_model_path or None
+    trainer.validate(module, datamodule=dm, ckpt_path=best, verbose=False)
+    val = metrics_to_json(module.computed["val"], dm.classes)
+    eval_t0 = time.perf_counter()
+    trainer.test(module, datamodule=dm, ckpt_path=best, verbose=False)
+    eval_seconds = time.perf_counter() - eval_t0
+    test = metrics_to_json(module.computed["test"], dm.classes)
+
+    best_epoch = _epoch_of(best)
+    record = {
+        "schema": RECORD_SCHEMA,
+        "run_id": run_id,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["fer-bench", *sys.argv[1:]]) if sys.argv else "",
+        "status": "finished",
+        "model": {"name": cfg.model, "paper": card.paper, "params": count_params(module.model)},
+        "recipe": recipe.to_dict(),
+        "config": {**{k: v for k, v in asdict(cfg).items() if k != "load"},
+                   "precision": precision, "recipe": recipe.name},
+        "data": {
+            "path": str(cfg.data), "options": asdict(load), "info": dm.dataset.info,
+            "classes": list(dm.classes),
+            "sizes": {s: len(dm.parts[s][1]) for s in dm.parts},
+            "protocol": "selection on val (PublicTest) only; test = PrivateTest, evaluated once",
+        },
+        "selection": {
+            "monitor": recipe.checkpoint_monitor, "best_score": _float(ckpt.best_model_score),
+            "best_epoch": best_epoch, "epochs_run": trainer.current_epoch,
+            "stopped_early": trainer.current_epoch < recipe.epochs,
+        },
+        "metrics": {"val": val, "test": test},
+        "test_predictions": torch.cat(module.test_predictions).tolist(),
+        "curves": runlog.curves,
+        "timing": {
+            "wall_seconds": round(time.perf_counter() - started, 2),
+            "fit_seconds": round(fit_seconds, 2),
+            "test_eval_seconds": round(eval_seconds, 2),
+            "train_images_per_second": round(runlog.train_images / max(runlog.train_seconds, 1e-9), 1),
+        },
+        "environment": environment(),
+    }
+    out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{run_id}.json"
+    write_json(out, record)
+    record["path"] = str(out)
+    return record
+
+
+def _float(t: torch.Tensor | None) -> float | None:
+    return None if t is None else float(t)
+
+
+def _epoch_of(path: str | None) -> int | None:
+    if not path or "epoch=" not in path:
+        return None
+    return int(Path(path).stem.split("epoch=")[1].split("-")[0])

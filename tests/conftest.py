@@ -1,0 +1,93 @@
+"""Shared fixtures: tiny datasets in the real formats, and the real FER-2013 when present."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_bench.data.fer2013 import CLASSES
+
+REPO = Path(__file__).resolve().parents[1]
+USAGES = ("Training", "PublicTest", "PrivateTest")
+PREFIX = {"Training": "Training", "PublicTest": "PublicTest", "PrivateTest": "PrivateTest"}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own empty cache folder, never the user's."""
+    monkeypatch.setenv("FER_BENCH_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def shared_cache(tmp_path_factory, monkeypatch):
+    """One cache for the session's real-data tests: FER-2013 is decoded once."""
+    monkeypatch.setenv("FER_BENCH_CACHE", str(tmp_path_factory.getbasetemp() / "shared-cache"))
+
+
+def real_data_path() -> Path | None:
+    for p in (os.environ.get("FER_BENCH_DATA"), REPO / "data" / "fer2013",
+              REPO.parent / "shared" / "data" / "fer2013"):
+        if p and (Path(p) / "fer2013.csv.gz").is_file():
+            return Path(p)
+    return None
+
+
+@pytest.fixture
+def real_data(shared_cache) -> Path:
+    p = real_data_path()
+    if p is None:
+        pytest.skip("real FER-2013 not found (set FER_BENCH_DATA or put ../shared/data/fer2013 beside the repo)")
+    return p
+
+
+def tiny_images(n_per_class_split: int = 4, seed: int = 0):
+    """Synthetic faces-ish images with a class-dependent pattern: (images, labels, usages)."""
+    rng = np.random.default_rng(seed)
+    images, labels, usages = [], [], []
+    for u in USAGES:
+        for c in range(len(CLASSES)):
+            for _ in range(n_per_class_split):
+                img = rng.integers(0, 256, (48, 48)).astype(np.uint8)
+                img[c * 6:(c + 1) * 6, :] = 255  # a bright band whose row says the class
+                images.append(img)
+                labels.append(c)
+                usages.append(u)
+    return np.stack(images), np.array(labels), usages
+
+
+def write_csv(path: Path, images, labels, usages, gz: bool = False) -> Path:
+    lines = ["emotion,pixels,Usage"]
+    for img, lab, u in zip(images, labels, usages):
+        lines.append(f"{lab},{' '.join(map(str, img.flatten()))},{u}")
+    text = "\n".join(lines) + "\n"
+    if gz:
+        with gzip.open(path, "wt") as f:
+            f.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def write_folder(root: Path, images, labels, usages, prefixes: bool = True) -> Path:
+    for k, (img, lab, u) in enumerate(zip(images, labels, usages)):
+        folder = "train" if u == "Training" else "test"
+        name = f"{PREFIX[u]}_{k}.png" if prefixes else f"img_{k}.png"
+        d = root / folder / CLASSES[lab]
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(d / name)  # PNG: lossless, so both formats hold equal pixels
+    return root
+
+
+@pytest.fixture
+def tiny_csv(tmp_path) -> Path:
+    return write_csv(tmp_path / "fer2013.csv", *tiny_images())
+
+
+@pytest.fixture
+def tiny_folder(tmp_path) -> Path:
+    return write_folder(tmp_path / "images", *tiny_images())

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+import torch
+
+from fer_bench.data.fer2013 import CLASSES, TEST, TRAIN, VAL, ferplus_labels, read_csv, read_folder
+from fer_bench.data.load import LoadOptions, load_dataset
+from tests.conftest import tiny_images, write_csv, write_folder
+
+
+def test_csv_reads_pixels_labels_and_usage(tmp_path):
+    images, labels, usages = tiny_images()
+    d = read_csv(write_csv(tmp_path / "f.csv.gz", images, labels, usages, gz=True))
+    assert d.images.dtype == torch.uint8 and d.images.shape == (len(labels), 48, 48)
+    assert np.array_equal(d.images.numpy(), images)
+    assert d.labels.tolist() == labels.tolist()
+    assert d.splits.tolist() == [{"Training": TRAIN, "PublicTest": VAL, "PrivateTest": TEST}[u] for u in usages]
+
+
+def test_folder_and_csv_give_the_same_dataset(tmp_path):
+    images, labels, usages = tiny_images()
+    c = read_csv(write_csv(tmp_path / "f.csv", images, labels, usages))
+    f = read_folder(write_folder(tmp_path / "img", images, labels, usages))
+    assert f.counts() == c.counts()
+    assert "prefixes" in f.info["split_method"]
+    # Same multiset of (split, label, image): sort both by their bytes.
+    def key(d):
+        rows = [(int(s), int(y), d.images[i].numpy().tobytes()) for i, (s, y) in enumerate(zip(d.splits, d.labels))]
+        return sorted(rows)
+    assert key(c) == key(f)
+
+
+def test_folder_without_prefixes_splits_val_off_train_stratified_and_seeded(tmp_path):
+    images, labels, usages = tiny_images(n_per_class_split=10)
+    root = write_folder(tmp_path / "img", images, labels, usages, prefixes=False)
+    a = read_folder(root, val_fraction=0.2, seed=1)
+    b = read_folder(root, val_fraction=0.2, seed=1)
+    c = read_folder(root, val_fraction=0.2, seed=2)
+    assert "stratified" in a.info["split_method"]
+    counts = a.counts()
+    assert counts["val"] == [2] * 7            # 20% of the 10 train-folder images per class
+    assert counts["train"] == [8] * 7
+    assert counts["test"] == [20] * 7          # PublicTest + PrivateTest files, both in test/
+    assert torch.equal(a.splits, b.splits) and not torch.equal(a.splits, c.splits)
+
+
+def test_ferplus_majority_vote_drops_ties_unknown_and_not_a_face(tmp_path):
+    images, labels, usages = tiny_images(n_per_class_split=1)
+    data = read_csv(write_csv(tmp_path / "f.csv", images, labels, usages))
+    header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+    votes = {
+        0: "0,8,1,0,0,0,0,1,0,0",    # happiness -> 3
+        1: "5,5,0,0,0,0,0,0,0,0",    # tie -> dropped
+        2: "0,0,0,0,0,0,0,0,9,1",    # unknown -> dropped
+        3: "0,0,0,0,0,0,0,0,0,10",   # not a face -> dropped
+        4: "1,0,0,0,0,0,0,9,0,0",    # contempt -> 7 or dropped
+    }
+    rows = [header]
+    for i, u in enumerate(usages):
+        rows.append(f"{u},fer{i:07d}.png," + votes.get(i, "10,0,0,0,0,0,0,0,0,0"))
+    path = tmp_path / "fer2013new.csv"
+    path.write_text("\n".join(rows) + "\n")
+    lab, dropped = ferplus_labels(path, data, contempt=True)
+    assert lab[:5].tolist() == [3, -1, -1, -1, 7]
+    assert lab[5:].eq(CLASSES.index("neutral")).all()
+    assert dropped == {"tie": 1, "unknown": 1, "not_a_face": 1, "no_votes": 0, "contempt": 0}
+    lab, dropped = ferplus_labels(path, data, contempt=False)
+    assert lab[4] == -1 and dropped["contempt"] == 1
+
+    d = load_dataset(tmp_path / "f.csv", LoadOptions(labels="ferplus", ferplus_path=str(path)))
+    assert len(d) == len(labels) - 3 and d.classes[-1] == "contempt"
+
+
+def test_drop_blank_removes_uniform_images(tmp_path):
+    images, labels, usages = tiny_images()
+    images[0] = 0
+    images[5] = 128
+    path = write_csv(tmp_path / "f.csv", images, labels, usages)
+    kept = load_dataset(path, LoadOptions(drop_blank=True))
+    assert len(kept) == len(labels) - 2 and kept.info["blank_dropped"] == 2
+    assert load_dataset(path).info["blank_images"] == 2
+
+
+@pytest.mark.realdata
+def test_both_real_loaders_agree_with_the_readme_counts(real_data):
+    readme = {  # ../shared/data/fer2013/README.md, "Counts"
+        "train": [3995, 436, 4097, 7215, 4830, 3171, 4965],
+        "val": [467, 56, 496, 895, 653, 415, 607],
+        "test": [491, 55, 528, 879, 594, 416, 626],
+    }
+    csv = load_dataset(real_data, LoadOptions(fmt="csv"))
+    folder = load_dataset(real_data, LoadOptions(fmt="folder"))
+    assert csv.counts() == readme
+    assert folder.counts() == readme
+    assert folder.info["format"] == "folder" and csv.info["format"] == "csv"
