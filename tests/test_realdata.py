@@ -21,12 +21,15 @@ def small_run(real_data, tmp_path, name, **kw):
 
 
 def test_seed002_learns_on_a_small_real_subset(real_data, tmp_path):
-    rec = small_run(real_data, tmp_path, "learn", epochs=6, limit_train=3000, limit_eval=1000, lr=0.02)
+    # This plain CNN (dropout 0.6, no batch-norm) sits on the majority class for its first
+    # ~30k images; 8 epochs of 6,000 images get it clearly past that (0.345 / 0.357 on
+    # seeds 0 / 1 when this test was written), in about 50 s on 2 cores.
+    rec = small_run(real_data, tmp_path, "learn", epochs=8, limit_train=6000, limit_eval=1000)
     curves = rec["curves"]
     assert curves[-1]["train/loss"] < curves[0]["train/loss"] - 0.05
     val = rec["metrics"]["val"]
     majority = max(c["support"] for c in val["per_class"].values()) / val["n"]
-    assert val["accuracy"] > majority + 0.03, (val["accuracy"], majority)
+    assert val["accuracy"] > majority + 0.05, (val["accuracy"], majority)
     # The record is complete and on disk.
     on_disk = json.loads((tmp_path / "learn.json").read_text())
     assert on_disk["model"]["params"] == 8_779_047

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from fer_bench.models.registry import Claim, ModelCard, register_model
+from fer_bench.models.registry import Claim, ModelCard, keras_init_, register_model
 
 PAPER = "Majeed, Naeem & Saeed, Utilization of CNN for Effective Recognition of Complex and Common Facial Emotions"
 
@@ -23,7 +23,9 @@ MAJEED_CNN = ModelCard(
         "Layer table (Table I) is complete and followed exactly: 8,779,047 parameters.",
         "Softmax is folded into the cross-entropy loss; the module outputs logits.",
         "Dropout placement: after the ReLU of dense layers 8 (0.6) and 9 (0.4).",
-        "PyTorch default initialisation (the paper names none).",
+        "Keras default initialisation (Glorot-uniform, zero bias); the paper names none. On the real "
+        "data it learns faster than PyTorch's default: val acc 0.356 vs 0.325 after 2 epochs (flip-only "
+        "augmentation, seed 0).",
     ),
     expected_params=8_779_047,
     tags=("seed", "cnn"),
@@ -57,4 +59,4 @@ class MajeedCNN(nn.Module):
 
 @register_model(MAJEED_CNN)
 def majeed_cnn(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
-    return MajeedCNN(num_classes, in_chans)
+    return keras_init_(MajeedCNN(num_classes, in_chans))
