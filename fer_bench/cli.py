@@ -42,7 +42,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         batch_size=a.batch_size, lr=a.lr, precision=a.precision,
         channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
         load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
-        devices=a.devices, progress=not a.no_progress,
+        devices=a.devices, progress=not a.no_progress, pretrained=a.pretrained,
     )
     rec = train(cfg)
     m = rec["metrics"]
@@ -54,17 +54,33 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_models(a: argparse.Namespace) -> int:
-    from fer_bench.models import count_params, create_model, get_card, list_models
+    from fer_bench.models import count_macs, count_params, create_model, get_card, list_models
     rows = []
-    for name in list_models():
+    for name in list_models() + [f"timm:{t}" for t in a.timm]:
         card = get_card(name)
+        model = create_model(name)
         claim = next((c for c in card.claims if c.metric == "accuracy"), None)
-        rows.append((name, card.paper[:60], f"{count_params(create_model(name)):,}", card.recipe,
-                     f"{claim.value:.2%} ({claim.split})" if claim else "-"))
-    head = ("model", "paper", "params", "recipe", "claimed accuracy")
+        rows.append((name, card.source, f"{count_params(model):,}", f"{count_macs(model) / 1e6:,.1f}M",
+                     card.recipe, f"{claim.value:.2%} ({claim.split})" if claim else "-"))
+    head = ("model", "source", "params", "MACs@48", "recipe", "claimed accuracy")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+    print("\nAny timm model trains as timm:<name> (e.g. timm:resnet18); `fer-bench models --timm NAME` adds rows.")
+    return 0
+
+
+def cmd_recipes(a: argparse.Namespace) -> int:
+    from fer_bench.recipes import RECIPES
+    for r in sorted(RECIPES.values(), key=lambda r: r.name):
+        sched = r.schedule["name"] if r.schedule else "constant"
+        es = r.early_stopping
+        es = f"early stop {es['monitor']}/{es['patience']}" if es else "no early stop"
+        print(f"{r.name}: {r.optimizer} lr {r.lr:g}, batch {r.batch_size}, {r.epochs} epochs, {sched} LR, {es}, "
+              f"select on {r.checkpoint_monitor}")
+        print(f"    from: {r.source}")
+        for note in r.interpretation:
+            print(f"    interpretation: {note}")
     return 0
 
 
@@ -89,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train one model, select the checkpoint on PublicTest, "
                                    "evaluate it once on PrivateTest, write a JSON run record.")
     t.add_argument("--model", required=True, help="registered model name (see `fer-bench models`)")
-    t.add_argument("--recipe", help="training recipe (default: the model's paper recipe)")
+    t.add_argument("--recipe", help="training recipe (default: the model's paper recipe; `fer-bench recipes`)")
+    t.add_argument("--pretrained", metavar="PATH", nargs="?", const=True,
+                   help="timm-backed models: load weights from PATH, or (no PATH) the local timm/HF cache")
     t.add_argument("--data", help=DATA_HELP)
     t.add_argument("--epochs", type=int, help="epoch budget (default: the recipe's)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -110,7 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("models", help="list registered models",
                        description="List every registered model with its paper, size and claims.")
+    m.add_argument("--timm", nargs="*", default=[], metavar="NAME", help="also list these timm models")
     m.set_defaults(func=cmd_models)
+
+    rc = sub.add_parser("recipes", help="list training recipes",
+                        description="List every training recipe: where it comes from and what is interpretation.")
+    rc.set_defaults(func=cmd_recipes)
 
     d = sub.add_parser("data", help="dataset tools", description="Dataset tools.")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="COMMAND")

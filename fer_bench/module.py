@@ -19,7 +19,8 @@ class FERClassifier(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.recipe = recipe
-        self.model = create_model(model, num_classes=num_classes)
+        kw = {"pretrained": recipe["pretrained"]} if recipe.get("pretrained") else {}
+        self.model = create_model(model, num_classes=num_classes, **kw)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         w = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
@@ -75,11 +76,22 @@ class FERClassifier(L.LightningModule):
         metrics.reset()
 
     def configure_optimizers(self):
-        return build_optimizers(self.parameters(), self.recipe)
+        return build_optimizers(self.model, self.recipe)
 
 
-def build_optimizers(params, recipe: dict):
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """One group per weight-decay value. A model with `keras_l2` (name -> l) gets Keras'
+    per-layer L2: loss + l*sum(w^2) has gradient 2*l*w, i.e. coupled weight decay 2*l."""
+    l2 = getattr(model, "keras_l2", {})
+    groups: dict[float, list] = {}
+    for name, p in model.named_parameters():
+        groups.setdefault(2 * l2[name] if name in l2 else weight_decay, []).append(p)
+    return [{"params": ps, "weight_decay": wd} for wd, ps in groups.items()]
+
+
+def build_optimizers(model: nn.Module, recipe: dict):
     name, lr, wd = recipe["optimizer"], recipe["lr"], recipe.get("weight_decay", 0.0)
+    params = param_groups(model, wd)
     fused = {"fused": True} if torch.cuda.is_available() else {}
     if name == "sgd":
         opt = torch.optim.SGD(params, lr=lr, momentum=recipe.get("momentum", 0.0),

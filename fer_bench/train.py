@@ -39,6 +39,7 @@ class TrainConfig:
     epochs: int | None = None          # override the recipe's budget
     batch_size: int | None = None
     lr: float | None = None
+    pretrained: bool | str | None = None  # override the recipe's (timm-backed models)
     precision: str = "auto"            # auto = bf16-mixed on a bf16 CPU, 16-mixed on CUDA
     channels_last: bool = True
     limit_train: int | None = None     # stratified subset of the training split
@@ -151,7 +152,7 @@ def train(cfg: TrainConfig) -> dict:
     started = time.perf_counter()
     card = get_card(cfg.model)
     recipe = get_recipe(cfg.recipe or card.recipe).with_overrides(
-        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr)
+        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, pretrained=cfg.pretrained)
     precision = resolve_precision(cfg.precision, cfg.accelerator)
     run_id = make_run_id(cfg, recipe.name)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -203,7 +204,8 @@ def train(cfg: TrainConfig) -> dict:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["fer-bench", *sys.argv[1:]]) if sys.argv else "",
         "status": "finished",
-        "model": {"name": cfg.model, "paper": card.paper, "params": count_params(module.model)},
+        "model": {"name": cfg.model, "paper": card.paper, "params": count_params(module.model),
+                  "pretrained": getattr(module.model, "pretrained_source", None) or False},
         "recipe": recipe.to_dict(),
         "config": {**{k: v for k, v in asdict(cfg).items() if k != "load"},
                    "precision": precision, "recipe": recipe.name},

@@ -23,7 +23,7 @@ class AugmentConfig:
     rotation: float = 0.0         # degrees, uniform in [-rotation, rotation]
     shift: float = 0.0            # fraction of the image size, per axis
     zoom: float = 0.0             # scale uniform in [1 - zoom, 1 + zoom]
-    shear: float = 0.0            # Keras' shear_range is in radians: 0.2 ~ 11.5 degrees
+    shear: float = 0.0            # degrees, like Keras' shear_range (keras-preprocessing >= 1.0.6)
     brightness: tuple[float, float] | None = None  # multiplicative factor range
     fill: str = "border"          # grid_sample padding: border (= Keras 'nearest'), zeros, reflection
 
@@ -59,7 +59,7 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Te
     flip_y = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0) if cfg.vflip else torch.ones(b)
     if cfg.geometric:
         ang = torch.deg2rad(_uniform(b, -cfg.rotation, cfg.rotation, g))
-        shear = _uniform(b, -cfg.shear, cfg.shear, g)
+        shear = torch.deg2rad(_uniform(b, -cfg.shear, cfg.shear, g))
         scale = 1.0 / _uniform(b, 1 - cfg.zoom, 1 + cfg.zoom, g)  # sampling grid shrinks = zoom in
         tx = _uniform(b, -cfg.shift, cfg.shift, g) * 2  # normalised coordinates span 2
         ty = _uniform(b, -cfg.shift, cfg.shift, g) * 2

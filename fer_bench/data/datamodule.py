@@ -132,6 +132,8 @@ class FERDataModule(L.LightningDataModule):
             if len(labels) == 0:
                 raise FerBenchError(f"{self.data_path}: the {name} split is empty")
             self.parts[name] = (images.contiguous(), labels.contiguous())
+        # Oversampling targets are counts for the full training split; a subset scales them.
+        self.oversample_scale = len(self.parts["train"][1]) / int((d.splits == TRAIN).sum())
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -159,7 +161,7 @@ class FERDataModule(L.LightningDataModule):
             c = canonical_class(name)
             if c is None or c not in self.classes:
                 raise FerBenchError(f"oversample: unknown class {name!r}")
-            out[self.classes.index(c)] = int(target)
+            out[self.classes.index(c)] = round(int(target) * self.oversample_scale)
         return out
 
     # -- loaders ---------------------------------------------------------------------------

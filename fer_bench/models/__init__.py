@@ -1,9 +1,17 @@
-"""Model zoo. Importing this package registers every model file."""
+"""Model zoo: one file per paper. Importing this package registers every model."""
 
-from fer_bench.models import majeed_cnn_emotions  # noqa: F401  (registers its models)
+from fer_bench.models import (  # noqa: F401  (each module registers its models)
+    bodapati_optimized_cnn,
+    choudhari_fer_deep_learning,
+    khaireddin_vgg,
+    majeed_cnn_emotions,
+    sahi_classifying_feelings,
+    seelam_emotion_recognition,
+)
 from fer_bench.models.registry import (
     Claim,
     ModelCard,
+    count_macs,
     count_params,
     create_model,
     get_card,
@@ -11,5 +19,5 @@ from fer_bench.models.registry import (
     register_model,
 )
 
-__all__ = ["Claim", "ModelCard", "count_params", "create_model", "get_card", "list_models",
+__all__ = ["Claim", "ModelCard", "count_macs", "count_params", "create_model", "get_card", "list_models",
            "register_model"]

@@ -60,3 +60,43 @@ class MajeedCNN(nn.Module):
 @register_model(MAJEED_CNN)
 def majeed_cnn(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
     return keras_init_(MajeedCNN(num_classes, in_chans))
+
+
+LENET5 = ModelCard(
+    name="lenet5",
+    paper="LeNet-5 (LeCun et al. 1998), as re-run by " + PAPER,
+    year=1998,
+    source="seeds/002 (baseline it re-ran)",
+    recipe="majeed_sgd",
+    claims=(),
+    interpretation=(
+        "Classic LeNet-5 shape on 48x48 input: conv5x5 6 - maxpool - conv5x5 16 - maxpool - "
+        "dense 120 - dense 84 - dense 7, ReLU and max-pooling (the modern reading; the 1998 network "
+        "used tanh and trainable sub-sampling). seed 002 does not give its variant.",
+        "Trained with the seed-002 recipe, as the paper compares them under its own set-up.",
+        "Table II's numbers (0.6455, 0.7074, 0.7142) are for three cited references, and the text "
+        "does not say which is LeNet-5; no claim is attached here.",
+    ),
+    tags=("seed", "baseline", "cnn"),
+)
+
+
+class LeNet5(nn.Module):
+    def __init__(self, num_classes: int = 7, in_chans: int = 1) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_chans, 6, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),   # 6x22x22
+            nn.Conv2d(6, 16, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),         # 16x9x9
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(16 * 9 * 9, 120), nn.ReLU(inplace=True),
+            nn.Linear(120, 84), nn.ReLU(inplace=True), nn.Linear(84, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+@register_model(LENET5)
+def lenet5(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    return keras_init_(LeNet5(num_classes, in_chans))

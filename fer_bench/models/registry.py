@@ -56,12 +56,19 @@ def list_models() -> list[str]:
 
 
 def get_card(name: str) -> ModelCard:
+    if name.startswith("timm:"):
+        from fer_bench.models.timm_models import timm_card
+        return timm_card(name[5:])
     _check(name)
     return _CARDS[name]
 
 
 def create_model(name: str, num_classes: int = 7, in_chans: int = 1, **kwargs) -> nn.Module:
-    """Build a registered model for (N, in_chans, 48, 48) input and num_classes logits."""
+    """Build a model for (N, in_chans, 48, 48) input and num_classes logits: a registered
+    name, or `timm:<name>` for any timm model. kwargs go to the builder (e.g. pretrained)."""
+    if name.startswith("timm:"):
+        from fer_bench.models.timm_models import create_timm
+        return create_timm(name[5:], num_classes, in_chans, **kwargs)
     _check(name)
     return _BUILDERS[name](num_classes=num_classes, in_chans=in_chans, **kwargs)
 
@@ -85,6 +92,19 @@ def keras_init_(model: nn.Module) -> nn.Module:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return model
+
+
+def count_macs(model: nn.Module, size: int = 48, in_chans: int = 1) -> int:
+    """Multiply-accumulates of one eval-mode forward pass on a (1, in_chans, size, size) image
+    (ten-crop models count all ten crops)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        model(torch.zeros(1, in_chans, size, size))
+    model.train(was_training)
+    return fc.get_total_flops() // 2
 
 
 def count_params(model: nn.Module) -> int:
