@@ -39,7 +39,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     from fer_bench.train import TrainConfig, train
     cfg = TrainConfig(
         model=a.model, data=str(_data_path(a)), recipe=a.recipe, seed=a.seed, epochs=a.epochs,
-        batch_size=a.batch_size, lr=a.lr, precision=a.precision,
+        batch_size=a.batch_size, lr=a.lr, optimizer=a.optimizer, precision=a.precision,
         channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
         load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
         devices=a.devices, progress=not a.no_progress, pretrained=a.pretrained,
@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--batch-size", type=int, help="override the recipe's batch size")
     t.add_argument("--lr", type=float, help="override the recipe's learning rate")
+    t.add_argument("--optimizer", choices=["sgd", "adam", "amsgrad", "adamw", "rmsprop"],
+                   help="override the recipe's optimiser")
     t.add_argument("--precision", default="auto",
                    help="auto (bf16-mixed on a bf16 CPU, 16-mixed on CUDA), 32-true, bf16-mixed, 16-mixed")
     t.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")

@@ -39,6 +39,7 @@ class TrainConfig:
     epochs: int | None = None          # override the recipe's budget
     batch_size: int | None = None
     lr: float | None = None
+    optimizer: str | None = None       # override the recipe's (e.g. seed 001's optimiser sweep)
     pretrained: bool | str | None = None  # override the recipe's (timm-backed models)
     precision: str = "auto"            # auto = bf16-mixed on a bf16 CPU, 16-mixed on CUDA
     channels_last: bool = True
@@ -134,7 +135,7 @@ class RunLog(Callback):
 
 def make_run_id(cfg: TrainConfig, recipe: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{cfg.model}__{recipe}__s{cfg.seed}__{stamp}"
+    return f"{cfg.model.replace(':', '-')}__{recipe}__s{cfg.seed}__{stamp}"
 
 
 def quiet_lightning() -> None:
@@ -152,7 +153,8 @@ def train(cfg: TrainConfig) -> dict:
     started = time.perf_counter()
     card = get_card(cfg.model)
     recipe = get_recipe(cfg.recipe or card.recipe).with_overrides(
-        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, pretrained=cfg.pretrained)
+        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
+        pretrained=cfg.pretrained)
     precision = resolve_precision(cfg.precision, cfg.accelerator)
     run_id = make_run_id(cfg, recipe.name)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
