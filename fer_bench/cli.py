@@ -70,6 +70,30 @@ def cmd_models(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(a: argparse.Namespace) -> int:
+    from fer_bench.bench import run_suite, suite_dir
+    from fer_bench.leaderboard import write_leaderboard
+    from fer_bench.suite import load_suite
+    suite = load_suite(a.suite)
+    counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
+                       use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
+                       progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints)
+    print(f"[{suite.name}] finished {counts['finished']}, failed {counts['failed']}, "
+          f"already recorded {counts['already_done']} of {counts['cells']} cells", file=sys.stderr)
+    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)
+    print(f"leaderboard: {md}")
+    return 0 if counts["failed"] == 0 else 1
+
+
+def cmd_leaderboard(a: argparse.Namespace) -> int:
+    from fer_bench.bench import suite_dir
+    from fer_bench.leaderboard import write_leaderboard
+    from fer_bench.suite import load_suite
+    suite = load_suite(a.suite)
+    print(f"leaderboard: {write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)}")
+    return 0
+
+
 def cmd_recipes(a: argparse.Namespace) -> int:
     from fer_bench.recipes import RECIPES
     for r in sorted(RECIPES.values(), key=lambda r: r.name):
@@ -132,6 +156,31 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List every registered model with its paper, size and claims.")
     m.add_argument("--timm", nargs="*", default=[], metavar="NAME", help="also list these timm models")
     m.set_defaults(func=cmd_models)
+
+    b = sub.add_parser("bench", help="run a benchmark suite (resumable) and write its leaderboard",
+                       description="Run every (model, recipe, seed) cell of a suite that has no finished "
+                                   "record in results/<suite>/runs/, then write results/<suite>/LEADERBOARD.md. "
+                                   "Safe to kill and re-run at any time.")
+    b.add_argument("suite", help="suite YAML (benchmarks/<name>.yaml, or just <name>)")
+    b.add_argument("--data", help=DATA_HELP)
+    b.add_argument("--shard", metavar="I/N", help="run only every N-th cell starting at I (0-based), e.g. for "
+                                                 "a SLURM array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
+    b.add_argument("--results", default="results", help="results folder (default results/)")
+    b.add_argument("--no-wandb", action="store_true", help="do not log to Weights & Biases")
+    b.add_argument("--retry-failed", action="store_true", help="re-run cells recorded as failed")
+    b.add_argument("--precision", default="auto", help="as for train")
+    b.add_argument("--devices", type=int, default=1, help="devices per cell (default 1)")
+    b.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
+    b.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep each finished cell's checkpoints (default: delete them once its record is written)")
+    b.set_defaults(func=cmd_bench)
+
+    lb = sub.add_parser("leaderboard", help="regenerate a suite's leaderboard from its run records",
+                        description="Write results/<suite>/LEADERBOARD.md, leaderboard.csv and plots/ from "
+                                    "the run records alone.")
+    lb.add_argument("suite", help="suite YAML or name")
+    lb.add_argument("--results", default="results", help="results folder (default results/)")
+    lb.set_defaults(func=cmd_leaderboard)
 
     rc = sub.add_parser("recipes", help="list training recipes",
                         description="List every training recipe: where it comes from and what is interpretation.")

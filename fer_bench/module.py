@@ -11,6 +11,10 @@ from fer_bench.metrics import make_metrics
 from fer_bench.models import create_model
 
 
+class DivergedError(RuntimeError):
+    """The training loss became NaN or infinite: the cell is recorded as failed."""
+
+
 class FERClassifier(L.LightningModule):
     """`recipe` is a Recipe.to_dict(): plain data, so checkpoints stay loadable."""
 
@@ -28,7 +32,8 @@ class FERClassifier(L.LightningModule):
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_metrics = make_metrics(num_classes)
         self.test_metrics = make_metrics(num_classes)
-        self.test_predictions: list[torch.Tensor] = []
+        self.test_probs: list[torch.Tensor] = []
+        self.test_probs_flip: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -59,13 +64,23 @@ class FERClassifier(L.LightningModule):
 
     def test_step(self, batch, batch_idx: int) -> None:
         logits = self._eval_step(batch, self.test_metrics, "test")
-        self.test_predictions.append(logits.argmax(1).cpu())
+        # Softmax outputs go into the run record: ensembles, paired tests and TTA are then
+        # computed from records alone. Horizontal-flip TTA = mean of the two softmaxes.
+        probs = logits.softmax(1)
+        flipped = self(batch[0].flip(-1)).float().softmax(1)
+        self.test_probs.append(probs.cpu())
+        self.test_probs_flip.append(((probs + flipped) / 2).cpu())
 
     def on_test_epoch_start(self) -> None:
-        self.test_predictions = []
+        self.test_probs, self.test_probs_flip = [], []
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics(self.test_metrics, "test")
+
+    def on_train_epoch_end(self) -> None:
+        loss = self.trainer.callback_metrics.get("train/loss")
+        if loss is not None and not torch.isfinite(loss):
+            raise DivergedError(f"training diverged: train loss is {float(loss)} in epoch {self.current_epoch}")
 
     def _log_metrics(self, metrics, prefix: str) -> None:
         values = metrics.compute()

@@ -3,6 +3,7 @@ PrivateTest, write one JSON run record (atomically)."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import platform
@@ -15,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
@@ -23,9 +25,10 @@ from fer_bench.data.fer2013 import default_data_path
 from fer_bench.data.load import LoadOptions
 from fer_bench.io import write_json
 from fer_bench.metrics import metrics_to_json
-from fer_bench.models import count_params, get_card
+from fer_bench.models import count_macs, count_params, create_model, get_card
 from fer_bench.module import FERClassifier
 from fer_bench.recipes import get_recipe
+from fer_bench.tracking import log_final_to_wandb, make_wandb_logger
 
 RECORD_SCHEMA = 1
 
@@ -51,6 +54,10 @@ class TrainConfig:
     accelerator: str = "auto"
     devices: int = 1
     progress: bool = True
+    run_id: str | None = None          # default: model__recipe__seed__timestamp
+    resume: bool = False               # continue from <checkpoints>/last.ckpt when it exists
+    wandb: dict | None = None          # WandbLogger kwargs (see fer_bench.tracking), None = off
+    meta: dict = field(default_factory=dict)  # e.g. suite and cell, copied into the record
 
 
 def cpu_supports_bf16() -> bool:
@@ -123,6 +130,18 @@ class RunLog(Callback):
         self.train_seconds += time.perf_counter() - self._t0
         self.train_images += batch[1].shape[0]
 
+    # Saved in every checkpoint: a resumed run keeps its curves, and continues the global
+    # RNG stream (dropout, crops) exactly where the checkpoint was taken.
+    def state_dict(self) -> dict:
+        return {"curves": self.curves, "train_images": self.train_images,
+                "train_seconds": self.train_seconds, "torch_rng": torch.get_rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.curves = list(state["curves"])
+        self.train_images, self.train_seconds = state["train_images"], state["train_seconds"]
+        self.resumed_from_epoch = len(self.curves)
+        torch.set_rng_state(state["torch_rng"])
+
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         m = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         self.curves.append({
@@ -143,6 +162,7 @@ def quiet_lightning() -> None:
     # add copies, so Lightning's advice about num_workers does not apply here.
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*treespec, LeafSpec.*")
+    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
     logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
 
@@ -156,7 +176,7 @@ def train(cfg: TrainConfig) -> dict:
         epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
         pretrained=cfg.pretrained)
     precision = resolve_precision(cfg.precision, cfg.accelerator)
-    run_id = make_run_id(cfg, recipe.name)
+    run_id = cfg.run_id or make_run_id(cfg, recipe.name)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
 
     load = cfg.load
@@ -171,23 +191,28 @@ def train(cfg: TrainConfig) -> dict:
                            class_weights=weights.tolist() if weights is not None else None,
                            channels_last=cfg.channels_last)
 
-    ckpt = ModelCheckpoint(dirpath=Path(cfg.workdir) / "checkpoints" / run_id,
-                           monitor=recipe.checkpoint_monitor, mode=recipe.checkpoint_mode,
-                           save_top_k=1, filename="best-{epoch}")
+    ckpt_dir = Path(cfg.workdir) / "checkpoints" / run_id
+    ckpt = ModelCheckpoint(dirpath=ckpt_dir, monitor=recipe.checkpoint_monitor, mode=recipe.checkpoint_mode,
+                           save_top_k=1, filename="best-{epoch}", save_last=True)
     runlog = RunLog()
     callbacks = [ckpt, runlog]
     if recipe.early_stopping:
         es = recipe.early_stopping
         callbacks.append(EarlyStopping(monitor=es["monitor"], mode=es.get("mode", "min"),
                                        patience=es["patience"]))
+    logger = make_wandb_logger(cfg.wandb, run_id) if cfg.wandb else False
+    if logger:
+        logger.log_hyperparams({"model": cfg.model, "recipe": recipe.to_dict(), "seed": cfg.seed,
+                                "precision": precision, "data": asdict(load), **cfg.meta})
     trainer = L.Trainer(
         max_epochs=recipe.epochs, precision=precision, accelerator=cfg.accelerator,
-        devices=cfg.devices, callbacks=callbacks, logger=False, num_sanity_val_steps=0,
+        devices=cfg.devices, callbacks=callbacks, logger=logger, num_sanity_val_steps=0,
         enable_progress_bar=cfg.progress, enable_model_summary=False,
         use_distributed_sampler=False, default_root_dir=cfg.workdir,
     )
     fit_t0 = time.perf_counter()
-    trainer.fit(module, datamodule=dm)
+    last = ckpt_dir / "last.ckpt"
+    trainer.fit(module, datamodule=dm, ckpt_path=str(last) if cfg.resume and last.is_file() else None)
     fit_seconds = time.perf_counter() - fit_t0
 
     # The selected checkpoint (best on PublicTest) is evaluated once on each split.
@@ -198,6 +223,11 @@ def train(cfg: TrainConfig) -> dict:
     trainer.test(module, datamodule=dm, ckpt_path=best, verbose=False)
     eval_seconds = time.perf_counter() - eval_t0
     test = metrics_to_json(module.computed["test"], dm.classes)
+    probs = torch.cat(module.test_probs)
+    probs_flip = torch.cat(module.test_probs_flip)
+    test_labels = dm.parts["test"][1]
+    tta = {"hflip": summary_metrics(probs_flip, test_labels, dm.num_classes)}
+    latency = inference_latency(module.model, precision, channels_last=cfg.channels_last)
 
     best_epoch = _epoch_of(best)
     record = {
@@ -206,7 +236,9 @@ def train(cfg: TrainConfig) -> dict:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["fer-bench", *sys.argv[1:]]) if sys.argv else "",
         "status": "finished",
+        "meta": cfg.meta,
         "model": {"name": cfg.model, "paper": card.paper, "params": count_params(module.model),
+                  "macs": count_macs(create_model(cfg.model, num_classes=dm.num_classes)),
                   "pretrained": getattr(module.model, "pretrained_source", None) or False},
         "recipe": recipe.to_dict(),
         "config": {**{k: v for k, v in asdict(cfg).items() if k != "load"},
@@ -221,22 +253,73 @@ def train(cfg: TrainConfig) -> dict:
             "monitor": recipe.checkpoint_monitor, "best_score": _float(ckpt.best_model_score),
             "best_epoch": best_epoch, "epochs_run": trainer.current_epoch,
             "stopped_early": trainer.current_epoch < recipe.epochs,
+            "resumed_from_epoch": getattr(runlog, "resumed_from_epoch", None),
         },
-        "metrics": {"val": val, "test": test},
-        "test_predictions": torch.cat(module.test_predictions).tolist(),
+        "metrics": {"val": val, "test": test, "test_tta": tta},
+        "test_labels": test_labels.tolist(),
+        "test_predictions": probs.argmax(1).tolist(),
+        "test_probs": encode_probs(probs),
         "curves": runlog.curves,
         "timing": {
             "wall_seconds": round(time.perf_counter() - started, 2),
             "fit_seconds": round(fit_seconds, 2),
             "test_eval_seconds": round(eval_seconds, 2),
             "train_images_per_second": round(runlog.train_images / max(runlog.train_seconds, 1e-9), 1),
+            # test pass = plain + flipped forward of every image
+            "test_images_per_second": round(2 * len(test_labels) / max(eval_seconds, 1e-9), 1),
+            "latency_ms_batch1": latency,
         },
         "environment": environment(),
     }
     out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{run_id}.json"
     write_json(out, record)
+    if logger:
+        log_final_to_wandb(logger, record)
     record["path"] = str(out)
     return record
+
+
+def summary_metrics(probs: torch.Tensor, labels: torch.Tensor, num_classes: int) -> dict:
+    """Accuracy and macro-F1 of class probabilities (TTA variants, ensembles)."""
+    from torchmetrics.functional.classification import multiclass_accuracy, multiclass_f1_score
+    pred = probs.argmax(1)
+    return {
+        "accuracy": float(multiclass_accuracy(pred, labels, num_classes, average="micro")),
+        "macro_f1": float(multiclass_f1_score(pred, labels, num_classes, average="macro")),
+    }
+
+
+def encode_probs(probs: torch.Tensor) -> str:
+    """Softmax outputs as base64 float16 (N x C): 14 bytes an image instead of ~60 as JSON text."""
+    return base64.b64encode(probs.to(torch.float16).numpy().tobytes()).decode("ascii")
+
+
+def decode_probs(text: str, num_classes: int) -> torch.Tensor:
+    arr = np.frombuffer(base64.b64decode(text), dtype=np.float16).reshape(-1, num_classes)
+    return torch.from_numpy(arr.astype(np.float32))
+
+
+def inference_latency(model: torch.nn.Module, precision: str, channels_last: bool,
+                      repeats: int = 50) -> float:
+    """Median milliseconds for one 48x48 image, eval mode, in the run's precision."""
+    device = next(model.parameters()).device
+    x = torch.rand(1, 1, 48, 48, device=device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+    model.eval()
+    times = []
+    with torch.no_grad(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        for i in range(repeats + 5):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            model(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if i >= 5:  # warm-up: first calls build kernels
+                times.append(time.perf_counter() - t)
+    return round(float(np.median(times)) * 1000, 3)
 
 
 def _float(t: torch.Tensor | None) -> float | None:

@@ -17,7 +17,7 @@ MAJEED_CNN = ModelCard(
     recipe="majeed_sgd",
     claims=(
         Claim("accuracy", 0.7292, "FER-2013 test (PrivateTest)", "76 epochs; validation 0.64"),
-        Claim("accuracy", 0.8510, "self-made natural set (337/396)"),
+        Claim("accuracy", 0.8510, "self-made natural set (337/396)", measured="natural"),
     ),
     interpretation=(
         "Layer table (Table I) is complete and followed exactly: 8,779,047 parameters.",

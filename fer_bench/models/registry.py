@@ -22,6 +22,7 @@ class Claim:
     value: float         # as a fraction, 0.7292
     split: str           # the paper's words for the data it was measured on
     note: str = ""
+    measured: str = "test"  # what the suite compares it with: test (PrivateTest), val, natural
 
 
 @dataclass(frozen=True)

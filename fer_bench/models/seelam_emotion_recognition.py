@@ -14,7 +14,8 @@ CARD = ModelCard(
     source="seeds/003",
     recipe="seelam_adam",
     claims=(
-        Claim("accuracy", 0.6612, "validation (their split)", "epoch 219 of 239; train 81.51%"),
+        Claim("accuracy", 0.6612, "validation (their split)", "epoch 219 of 239; train 81.51%",
+              measured="val"),
     ),
     interpretation=(
         "Layer list followed exactly; Keras defaults fill the gaps: 'valid' padding (feature maps "

@@ -1,0 +1,115 @@
+"""The benchmark runner: every cell of a suite, resumably, one JSON record per cell."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fer_bench.data.fer2013 import default_data_path
+from fer_bench.data.load import LoadOptions
+from fer_bench.errors import FerBenchError
+from fer_bench.io import write_json
+from fer_bench.suite import Cell, Suite
+from fer_bench.train import TrainConfig, environment, train
+
+
+def suite_dir(suite: Suite, results: str | Path = "results") -> Path:
+    return Path(results) / suite.name
+
+
+def record_path(suite: Suite, cell: Cell, results: str | Path = "results") -> Path:
+    return suite_dir(suite, results) / "runs" / f"{cell.key}.json"
+
+
+def cell_status(path: Path) -> str | None:
+    """'finished', 'failed' or None (not run, or a record that cannot be read)."""
+    try:
+        return json.loads(path.read_text()).get("status")
+    except (OSError, ValueError):
+        return None
+
+
+def _fmt_seconds(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, results: str = "results",
+              use_wandb: bool = True, retry_failed: bool = False, precision: str = "auto",
+              progress: bool = True, devices: int = 1, keep_checkpoints: bool = False) -> dict[str, int]:
+    """Run the suite's cells that have no finished record; returns counts per outcome.
+
+    A record is written only when its cell ends (atomically), so a suite killed at any
+    moment loses at most the cell in flight; that cell resumes from its last epoch
+    checkpoint on the next run.
+    """
+    data = data or str(default_data_path())
+    out = suite_dir(suite, results)
+    cells = suite.shard(shard)
+    todo = [c for c in cells if cell_status(record_path(suite, c, results)) != "finished"
+            and (retry_failed or cell_status(record_path(suite, c, results)) != "failed")]
+    counts = {"cells": len(cells), "already_done": len(cells) - len(todo), "finished": 0, "failed": 0}
+    print(f"[{suite.name}] {len(cells)} cells{f' (shard {shard})' if shard else ''}: "
+          f"{counts['already_done']} already recorded, {len(todo)} to run", file=sys.stderr)
+    load = LoadOptions(**{k: v for k, v in suite.data.items() if k in LoadOptions.__dataclass_fields__})
+    started = time.perf_counter()
+    for n, cell in enumerate(todo):
+        elapsed = time.perf_counter() - started
+        eta = f", ETA {_fmt_seconds(elapsed / n * (len(todo) - n))}" if n else ""
+        print(f"[{suite.name}] cell {n + 1}/{len(todo)} ({counts['already_done'] + n}/{len(cells)} done{eta}): "
+              f"{cell.key}", file=sys.stderr, flush=True)
+        over = dict(cell.overrides)
+        cfg = TrainConfig(
+            model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=load,
+            limit_train=suite.data.get("limit_train"), limit_eval=suite.data.get("limit_eval"),
+            epochs=over.get("epochs"), batch_size=over.get("batch_size"), lr=over.get("lr"),
+            optimizer=over.get("optimizer"), pretrained=over.get("pretrained"), precision=precision,
+            out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
+            progress=progress, devices=devices,
+            wandb={"save_dir": str(out), "group": cell.model, "job_type": cell.recipe,
+                   "tags": [suite.name]} if use_wandb else None,
+            meta={"suite": suite.name, "cell": cell.key, "label": cell.label,
+                  "overrides": dict(cell.overrides)},
+        )
+        try:
+            rec = train(cfg)
+            counts["finished"] += 1
+            # The record is written: the resume checkpoint is no longer needed; the selected one
+            # is kept on request (to evaluate it on new test sets later without retraining).
+            if keep_checkpoints:
+                (out / "checkpoints" / cell.key / "last.ckpt").unlink(missing_ok=True)
+            else:
+                shutil.rmtree(out / "checkpoints" / cell.key, ignore_errors=True)
+            print(f"[{suite.name}]   done: test acc {rec['metrics']['test']['accuracy']:.4f} "
+                  f"in {rec['timing']['wall_seconds']:.0f} s", file=sys.stderr)
+        except KeyboardInterrupt:
+            raise
+        except FerBenchError:
+            raise  # the user's data or suite is wrong: every cell would fail the same way
+        except Exception as e:  # noqa: BLE001 - a failing cell is recorded and the suite goes on
+            counts["failed"] += 1
+            reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            print(f"[{suite.name}]   FAILED: {reason}", file=sys.stderr)
+            write_json(record_path(suite, cell, results), {
+                "schema": 1, "status": "failed", "reason": reason, "run_id": cell.key,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "meta": cfg.meta, "model": {"name": cell.model}, "recipe": {"name": cell.recipe},
+                "config": {"seed": cell.seed, "overrides": dict(cell.overrides)},
+                "traceback": traceback.format_exc(limit=5), "environment": environment(),
+            })
+        finally:
+            _finish_wandb()
+    return counts
+
+
+def _finish_wandb() -> None:
+    """A cell that failed mid-run leaves its W&B run open; close it before the next cell."""
+    if "wandb" in sys.modules:
+        import wandb
+        if wandb.run is not None:
+            wandb.finish(exit_code=1)

@@ -1,0 +1,379 @@
+"""Run records -> LEADERBOARD.md, leaderboard.csv and PNGs. Nothing here trains or reads data:
+every number comes from the JSON records of a suite."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import mean, median, stdev
+
+import numpy as np
+import torch
+
+from fer_bench.errors import FerBenchError
+from fer_bench.io import atomic_path, atomic_write
+from fer_bench.models import get_card
+from fer_bench.train import decode_probs, summary_metrics
+
+# Two-sided 95% Student-t quantiles by degrees of freedom (1..30); 1.96 beyond.
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042]
+
+
+def mean_std_ci(values: list[float]) -> tuple[float, float | None, float | None]:
+    """Mean, sample standard deviation and the 95% CI half-width (None with one value)."""
+    m = mean(values)
+    if len(values) < 2:
+        return m, None, None
+    s = stdev(values)
+    t = _T975[len(values) - 2] if len(values) - 1 <= len(_T975) else 1.96
+    return m, s, t * s / math.sqrt(len(values))
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Exact two-sided McNemar test: b, c = discordant pairs (one right, the other wrong)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    log_terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2)
+                 for i in range(k + 1)]
+    top = max(log_terms)
+    cdf = math.exp(top) * sum(math.exp(t - top) for t in log_terms)
+    return min(1.0, 2 * cdf)
+
+
+def load_records(runs_dir: Path) -> tuple[list[dict], list[dict]]:
+    finished, failed = [], []
+    for p in sorted(runs_dir.glob("*.json")):
+        try:
+            rec = json.loads(p.read_text())
+        except ValueError:
+            raise FerBenchError(f"{p}: not a valid run record (JSON)") from None
+        (finished if rec.get("status") == "finished" else failed).append(rec)
+    return finished, failed
+
+
+def _row_key(rec: dict) -> tuple[str, str, str]:
+    return rec["model"]["name"], rec["recipe"]["name"], rec.get("meta", {}).get("label", "")
+
+
+def aggregate(records: list[dict]) -> list[dict]:
+    """One row per (model, recipe, sweep point), seeds aggregated."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        groups[_row_key(r)].append(r)
+    rows = []
+    for (model, recipe, label), recs in groups.items():
+        recs = sorted(recs, key=lambda r: r["config"]["seed"])
+        acc = [r["metrics"]["test"]["accuracy"] for r in recs]
+        f1 = [r["metrics"]["test"]["macro_f1"] for r in recs]
+        m, s, ci = mean_std_ci(acc)
+        fm, fs, fci = mean_std_ci(f1)
+        rows.append({
+            "model": model, "recipe": recipe, "label": label, "records": recs,
+            "seeds": [r["config"]["seed"] for r in recs], "n": len(recs),
+            "test_acc": m, "test_acc_std": s, "test_acc_ci95": ci,
+            "test_f1": fm, "test_f1_std": fs, "test_f1_ci95": fci,
+            "val_acc": mean(r["metrics"]["val"]["accuracy"] for r in recs),
+            "tta_hflip_acc": mean(r["metrics"]["test_tta"]["hflip"]["accuracy"] for r in recs),
+            "params": recs[0]["model"]["params"], "macs": recs[0]["model"].get("macs"),
+            "train_ips": median(r["timing"]["train_images_per_second"] for r in recs),
+            "test_ips": median(r["timing"]["test_images_per_second"] for r in recs),
+            "latency_ms": median(r["timing"]["latency_ms_batch1"] for r in recs),
+            "epochs_run": mean(r["selection"]["epochs_run"] for r in recs),
+            "best_epoch": mean(r["selection"]["best_epoch"] or 0 for r in recs),
+            "epoch_budget": recs[0]["recipe"]["epochs"],
+            "per_class_f1": {c: mean(r["metrics"]["test"]["per_class"][c]["f1"] for r in recs)
+                             for c in recs[0]["data"]["classes"]},
+            "confusion": np.sum([np.array(r["metrics"]["test"]["confusion"]) for r in recs], axis=0),
+            "pretrained": any(r["model"].get("pretrained") for r in recs),
+        })
+    rows.sort(key=lambda r: -r["test_acc"])
+    return rows
+
+
+def paired_p_values(rows: list[dict], ref: dict) -> None:
+    """McNemar p of each row against `ref`, pooled over the seeds both have."""
+    ref_correct = {r["config"]["seed"]: _correct(r) for r in ref["records"]}
+    for row in rows:
+        if row is ref:
+            row["p_vs_ref"] = None
+            continue
+        b = c = 0
+        matched = False
+        for r in row["records"]:
+            other = ref_correct.get(r["config"]["seed"])
+            mine = _correct(r)
+            if other is None or len(other) != len(mine):
+                continue
+            b += int((other & ~mine).sum())
+            c += int((~other & mine).sum())
+            matched = True
+        row["p_vs_ref"] = mcnemar_p(b, c) if matched else None
+
+
+def _correct(rec: dict) -> np.ndarray:
+    return np.array(rec["test_predictions"]) == np.array(rec["test_labels"])
+
+
+def ensemble(row: dict) -> dict | None:
+    """Softmax average over the row's seeds (they share the test images and their order)."""
+    recs = [r for r in row["records"] if r.get("test_probs")]
+    if len(recs) < 2:
+        return None
+    k = len(recs[0]["data"]["classes"])
+    probs = torch.stack([decode_probs(r["test_probs"], k) for r in recs]).mean(0)
+    labels = torch.tensor(recs[0]["test_labels"])
+    return {"n": len(recs), **summary_metrics(probs, labels, k)}
+
+
+def _pm(m: float, s: float | None) -> str:
+    """'mean ± std' in percent; just the mean with one seed."""
+    return f"{100 * m:.2f}" if s is None else f"{100 * m:.2f} ± {100 * s:.2f}"
+
+
+def _fmt(v, spec: str = "") -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def _savefig(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+
+
+def _plots(row: dict, out: Path, stem: str) -> tuple[str, str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    classes = row["records"][0]["data"]["classes"]
+    conf = row["confusion"].astype(float)
+    norm = conf / np.maximum(conf.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{row['model']} ({row['recipe']})\nPrivateTest, {row['n']} seed(s) summed, row-normalised",
+                 fontsize=9)
+    conf_png = f"confusion_{stem}.png"
+    _savefig(fig, out / conf_png)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for r in row["records"]:
+        ep = [c["epoch"] for c in r["curves"]]
+        axes[0].plot(ep, [c.get("train/loss") for c in r["curves"]], label=f"train s{r['config']['seed']}")
+        axes[0].plot(ep, [c.get("val/loss") for c in r["curves"]], "--", label=f"val s{r['config']['seed']}")
+        axes[1].plot(ep, [c.get("val/acc") for c in r["curves"]], label=f"seed {r['config']['seed']}")
+    axes[0].set_title("loss")
+    axes[1].set_title("val (PublicTest) accuracy")
+    for a in axes:
+        a.set_xlabel("epoch")
+        a.legend(fontsize=7)
+    fig.suptitle(f"{row['model']} ({row['recipe']})", fontsize=9)
+    curves_png = f"curves_{stem}.png"
+    _savefig(fig, out / curves_png)
+    plt.close(fig)
+    return conf_png, curves_png
+
+
+def _header(records: list[dict], suite: str) -> list[str]:
+    env = records[0]["environment"]
+    hw = env["hardware"]
+    dates = sorted(r["created"][:10] for r in records)
+    data = records[0]["data"]
+    sizes = data.get("sizes", {})
+    precisions = sorted({r["config"]["precision"] for r in records})
+    pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
+    gpu = f", GPU {', '.join(hw['cuda'])}" if hw["cuda"] else ""
+    return [
+        f"# Leaderboard: `{suite}`",
+        "",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `fer-bench leaderboard {suite}` from "
+        f"{len(records)} run records in `runs/` (runs made {dates[0]} to {dates[-1]}).",
+        "",
+        f"- **Data:** `{data['path']}` ({data['info'].get('format')}, labels: {data['info'].get('labels')}); "
+        f"train / val / test sizes {sizes.get('train')} / {sizes.get('val')} / {sizes.get('test')}.",
+        "- **Protocol:** validation = PublicTest (early stopping, LR schedules and checkpoint choice look only "
+        "at it); test = PrivateTest, evaluated once per run with the selected checkpoint. The reference row "
+        "for p-values and the ensemble is the best by *validation* accuracy.",
+        f"- **Hardware:** {hw['cpu']}, {hw['cpu_cores']} cores{gpu}; precision {', '.join(precisions)}.",
+        f"- **Software:** Python {env['python']}, {pk}.",
+        "",
+    ]
+
+
+def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: dict | None = None) -> Path:
+    """Generate LEADERBOARD.md, leaderboard.csv and PNGs in `suite_dir` from `suite_dir/runs`."""
+    suite_name = suite_name or suite_dir.name
+    finished, failed = load_records(suite_dir / "runs")
+    if not finished:
+        raise FerBenchError(f"{suite_dir / 'runs'}: no finished run records to aggregate")
+    rows = aggregate(finished)
+    ref = max(rows, key=lambda r: r["val_acc"])
+    paired_p_values(rows, ref)
+    ens = ensemble(ref)
+    plots_dir = suite_dir / "plots"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+
+    lines = _header(finished, suite_name)
+    lines += [
+        "## Leaderboard (PrivateTest)", "",
+        "Accuracy and macro-F1 in %, mean ± standard deviation over seeds, with the 95% confidence "
+        "interval half-width (Student t). p: exact McNemar test on per-image predictions of matched seeds "
+        f"against the reference row (**{ref['model']} / {ref['recipe']}{' ' + ref['label'] if ref['label'] else ''}**"
+        ", best validation accuracy); p < 0.05 = the difference is real on this test set. hflip-TTA: mean of the "
+        "softmax of the image and its mirror. img/s: training (median over seeds); latency: batch 1, median ms.",
+        "",
+        "| # | model | recipe | test acc | ±95% CI | macro-F1 | seeds | p vs ref | val acc | hflip-TTA acc | "
+        "params | MMACs | train img/s | test img/s | latency ms | epochs run / budget |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, r in enumerate(rows, 1):
+        name = f"{r['model']}{' (' + r['label'] + ')' if r['label'] else ''}{' †' if r['pretrained'] else ''}"
+        ref_mark = " (ref)" if r is ref else ""
+        lines.append(
+            f"| {i} | {name}{ref_mark} | {r['recipe']} | {_pm(r['test_acc'], r['test_acc_std'])} | "
+            f"{_fmt(r['test_acc_ci95'] and 100 * r['test_acc_ci95'], '.2f')} | {_pm(r['test_f1'], r['test_f1_std'])} | "
+            f"{r['n']} | {_fmt(r['p_vs_ref'], '.3g')} | {100 * r['val_acc']:.2f} | {100 * r['tta_hflip_acc']:.2f} | "
+            f"{r['params'] / 1e6:.2f}M | {_fmt(r['macs'] and r['macs'] / 1e6, ',.1f')} | {r['train_ips']:,.0f} | "
+            f"{r['test_ips']:,.0f} | {r['latency_ms']:.2f} | {r['epochs_run']:.1f} / {r['epoch_budget']} |")
+    if any(r["pretrained"] for r in rows):
+        lines += ["", "† started from pretrained weights."]
+    if ens:
+        lines += ["", f"**Ensemble** of the reference row's {ens['n']} seeds (softmax average): "
+                  f"test accuracy {100 * ens['accuracy']:.2f}%, macro-F1 {100 * ens['macro_f1']:.2f}%."]
+
+    lines += _claims_audit(rows)
+    lines += ["", "## Per-class F1 on PrivateTest (mean over seeds, %)", ""]
+    classes = finished[0]["data"]["classes"]
+    lines += ["| model | recipe | " + " | ".join(classes) + " |", "|---|---|" + "---:|" * len(classes)]
+    for r in rows:
+        lab = f" ({r['label']})" if r["label"] else ""
+        lines.append(f"| {r['model']}{lab} | {r['recipe']} | "
+                     + " | ".join(f"{100 * r['per_class_f1'][c]:.1f}" for c in classes) + " |")
+
+    for name, spec in (tables or {}).items():
+        lines += _sweep_table(name, spec, rows)
+
+    lines += ["", "## Confusion matrices and training curves", ""]
+    for r in rows:
+        stem = f"{r['model']}__{r['recipe']}{'__' + r['label'] if r['label'] else ''}"
+        stem = "".join(ch if ch.isalnum() or ch in "._=-" else "-" for ch in stem)
+        conf_png, curves_png = _plots(r, plots_dir, stem)
+        lines += [f"### {r['model']} / {r['recipe']}{' (' + r['label'] + ')' if r['label'] else ''}", "",
+                  f"![confusion](plots/{conf_png}) ![curves](plots/{curves_png})", ""]
+
+    if failed:
+        lines += ["## Failed cells", "", "| cell | reason |", "|---|---|"]
+        lines += [f"| {f.get('run_id')} | {f.get('reason', '').replace('|', '/')} |" for f in failed]
+        lines.append("")
+
+    lines += ["## Where each number comes from", "",
+              "Each row aggregates the records `runs/<model>__<recipe>__...__s<seed>.json`; every record holds "
+              "its command, config, data, environment and the per-image test predictions used above.", ""]
+    for r in rows:
+        lines.append(f"- {r['model']} / {r['recipe']}{' ' + r['label'] if r['label'] else ''}: "
+                     + ", ".join(f"`{x['run_id']}.json`" for x in r["records"]))
+
+    md = suite_dir / "LEADERBOARD.md"
+    atomic_write(md, lambda f: f.write("\n".join(lines) + "\n"))
+    _write_csv(rows, suite_dir / "leaderboard.csv", classes)
+    return md
+
+
+TOLERANCE = 0.01  # one accuracy point: closer than this counts as reproduced
+
+
+def claim_verdict(claim: float, seeds: list[float]) -> str:
+    """'reproduced' (measured mean within one point of the claim, or above it), 'not reproduced'
+    (every seed more than one point below), else 'inconclusive' (seeds straddle the claim)."""
+    if mean(seeds) >= claim - TOLERANCE:
+        return "reproduced"
+    if max(seeds) < claim - TOLERANCE:
+        return "not reproduced"
+    return "inconclusive"
+
+
+def _claims_audit(rows: list[dict]) -> list[str]:
+    out = ["", "## Claims audit", "",
+           "Each paper's own number beside what this suite measured for the same model and recipe. "
+           f"**reproduced**: the measured mean is within {100 * TOLERANCE:.0f} point of the claim or above it; "
+           f"**not reproduced**: every seed is more than {100 * TOLERANCE:.0f} point below it; **inconclusive**: "
+           "the seeds straddle it. A claim measured on another split, or after more epochs than this suite's "
+           "budget, is flagged in the note, not excused.", "",
+           "| model | paper's claim | on | measured | verdict | note |", "|---|---:|---|---:|---|---|"]
+    for r in rows:
+        if r["label"]:
+            continue
+        try:
+            card = get_card(r["model"])
+        except FerBenchError:
+            continue
+        for claim in card.claims:
+            metric = "accuracy" if claim.metric == "accuracy" else "macro_f1"
+            split = {"test": "test", "val": "val", "natural": "natural"}[claim.measured]
+            seeds = [x["metrics"].get(split, {}).get(metric) for x in r["records"]]
+            seeds = [v for v in seeds if v is not None]
+            where = {"test": "PrivateTest", "val": "PublicTest (val)", "natural": "natural set"}[split]
+            if not seeds:
+                out.append(f"| {r['model']} | {100 * claim.value:.2f}% {metric.replace('_', '-')} | {claim.split} | "
+                           f"not measured in this suite ({where}) | – | {claim.note} |")
+                continue
+            m, s, _ = mean_std_ci(seeds)
+            budget = f"suite budget {r['epoch_budget']} epochs (ran {r['epochs_run']:.0f})"
+            out.append(
+                f"| {r['model']} | {100 * claim.value:.2f}% {metric.replace('_', '-')} | {claim.split} | "
+                f"{_pm(m, s)} on {where}, {len(seeds)} seed(s) | **{claim_verdict(claim.value, seeds)}** | "
+                f"{100 * (m - claim.value):+.1f} points; {budget}{'; ' + claim.note if claim.note else ''} |")
+    return out
+
+
+def _sweep_table(name: str, spec: dict, rows: list[dict]) -> list[str]:
+    """A pivot of a grid cell: spec = {model, rows, cols, title}."""
+    sel = [r for r in rows if r["model"] == spec.get("model") and r["label"]]
+    if not sel:
+        return []
+    def parse(label: str) -> dict:
+        return dict(kv.split("=", 1) for kv in label.split(", "))
+    keys_r = sorted({parse(r["label"])[spec["rows"]] for r in sel})
+    keys_c = sorted({parse(r["label"])[spec["cols"]] for r in sel}, key=float)
+    cell = {(parse(r["label"])[spec["rows"]], parse(r["label"])[spec["cols"]]): r for r in sel}
+    out = ["", f"## {spec.get('title', name)}", "",
+           f"Val (PublicTest) / test (PrivateTest) accuracy in %, mean over seeds; rows {spec['rows']}, "
+           f"columns {spec['cols']}. Choose on the val number; the test number is reported, never used to choose.",
+           "", f"| {spec['rows']} | " + " | ".join(keys_c) + " |", "|---|" + "---:|" * len(keys_c)]
+    for kr in keys_r:
+        vals = []
+        for kc in keys_c:
+            r = cell.get((kr, kc))
+            vals.append("–" if r is None else f"{100 * r['val_acc']:.1f} / {100 * r['test_acc']:.1f}")
+        out.append(f"| {kr} | " + " | ".join(vals) + " |")
+    best = max(sel, key=lambda r: r["val_acc"])
+    out += ["", f"Best by validation: {best['label']} (val {100 * best['val_acc']:.2f}%, "
+            f"test {100 * best['test_acc']:.2f}%)."]
+    return out
+
+
+def _write_csv(rows: list[dict], path: Path, classes: list[str]) -> None:
+    import csv
+    cols = ["model", "recipe", "label", "n", "seeds", "test_acc", "test_acc_std", "test_acc_ci95", "test_f1",
+            "test_f1_std", "test_f1_ci95", "p_vs_ref", "val_acc", "tta_hflip_acc", "params", "macs", "train_ips",
+            "test_ips", "latency_ms", "epochs_run", "epoch_budget"]
+    def write(f):
+        w = csv.writer(f)
+        w.writerow(cols + [f"f1_{c}" for c in classes])
+        for r in rows:
+            w.writerow([";".join(map(str, r[c])) if c == "seeds" else r[c] for c in cols]
+                       + [r["per_class_f1"][c] for c in classes])
+    atomic_write(path, write)

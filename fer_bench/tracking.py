@@ -1,0 +1,59 @@
+"""Weights & Biases through Lightning's WandbLogger: one W&B run per benchmark cell.
+
+Offline by default (runs are written under the suite's wandb/ folder and can be uploaded
+later with `wandb sync`); online only when the user has logged in. The API key is never
+read, copied or written by fer-bench: W&B finds it itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def logged_in() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    netrc = Path.home() / ".netrc"
+    try:
+        return "api.wandb.ai" in netrc.read_text()
+    except OSError:
+        return False
+
+
+def wandb_mode() -> str:
+    """WANDB_MODE when the user set it, else online if logged in, else offline."""
+    return os.environ.get("WANDB_MODE") or ("online" if logged_in() else "offline")
+
+
+def make_wandb_logger(cfg: dict, run_id: str):
+    from lightning.pytorch.loggers import WandbLogger
+    save_dir = Path(cfg["save_dir"])
+    save_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("WANDB_SILENT", "true")
+    return WandbLogger(
+        project=cfg.get("project", "fer-bench"), name=run_id, group=cfg.get("group"),
+        job_type=cfg.get("job_type"), tags=cfg.get("tags"), save_dir=str(save_dir),
+        offline=wandb_mode() == "offline", log_model=False,
+    )
+
+
+def log_final_to_wandb(logger, record: dict) -> None:
+    """The selected checkpoint's test confusion matrix and per-class table, then finish the run."""
+    import wandb
+    run = logger.experiment
+    classes = record["data"]["classes"]
+    test = record["metrics"]["test"]
+    conf = wandb.Table(columns=["true", *classes],
+                       data=[[c, *row] for c, row in zip(classes, test["confusion"])])
+    per_class = wandb.Table(columns=["class", "precision", "recall", "f1", "support"],
+                            data=[[c, v["precision"], v["recall"], v["f1"], v["support"]]
+                                  for c, v in test["per_class"].items()])
+    run.log({"test/confusion_matrix": conf, "test/per_class": per_class})
+    run.summary.update({
+        "test/acc": test["accuracy"], "test/f1_macro": test["macro_f1"],
+        "val/acc_selected": record["metrics"]["val"]["accuracy"],
+        "test/acc_hflip_tta": record["metrics"]["test_tta"]["hflip"]["accuracy"],
+        "best_epoch": record["selection"]["best_epoch"],
+    })
+    run.finish()
