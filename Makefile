@@ -6,7 +6,9 @@ DATA   ?= data/fer2013
 SHARED_DATA := ../shared/data/fer2013
 export FER_BENCH_DATA ?= $(DATA)
 
-.PHONY: install test test-slow lint bench data-link report train-seed002 clean
+SUITE  ?= paper-repro
+
+.PHONY: install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +38,16 @@ report:
 train-seed002:
 	$(BIN)/fer-bench train --model majeed_cnn --data $(DATA) --epochs 10 --seed 0
 
-# Thin wrapper until the benchmark runner lands: trains the seed-002 model.
-bench: train-seed002
+# The main job: run a suite (resumable: kill it and run it again), then write its leaderboard.
+bench:
+	$(BIN)/fer-bench bench $(SUITE) --data $(DATA)
+
+# Every registered model on a small real subset, 1 epoch, 2 seeds: a few minutes.
+bench-smoke:
+	$(BIN)/fer-bench bench smoke --data $(DATA)
+
+leaderboard:
+	$(BIN)/fer-bench leaderboard $(SUITE)
 
 clean:
 	rm -rf work .pytest_cache .ruff_cache

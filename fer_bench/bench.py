@@ -50,6 +50,8 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
     """
     data = data or str(default_data_path())
     out = suite_dir(suite, results)
+    for stale in (out / "runs").glob(".*.tmp"):  # left by a run killed while writing a record
+        stale.unlink(missing_ok=True)
     cells = suite.shard(shard)
     todo = [c for c in cells if cell_status(record_path(suite, c, results)) != "finished"
             and (retry_failed or cell_status(record_path(suite, c, results)) != "failed")]

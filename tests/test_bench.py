@@ -1,0 +1,227 @@
+"""The runner: resumable after kill -9, one W&B offline run per cell, leaderboard = records."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fer_bench.bench import run_suite
+from fer_bench.errors import FerBenchError
+from fer_bench.leaderboard import mcnemar_p, write_leaderboard
+from fer_bench.suite import load_suite
+from fer_bench.train import encode_probs
+
+REPO = Path(__file__).resolve().parents[1]
+
+SUITE = """
+name: tiny
+seeds: [0]
+data: {limit_train: 400, limit_eval: 200}
+defaults: {epochs: 2}
+cells:
+  - model: lenet5
+  - model: seelam_cnn
+  - model: majeed_cnn
+"""
+
+
+def write_suite(tmp_path: Path, text: str = SUITE) -> Path:
+    p = tmp_path / "tiny.yaml"
+    p.write_text(text)
+    return p
+
+
+def records(results: Path) -> dict[str, dict]:
+    return {p.name: json.loads(p.read_text()) for p in sorted((results / "tiny" / "runs").glob("*.json"))}
+
+
+@pytest.mark.realdata
+def test_killed_suite_resumes_to_the_same_records(real_data, tmp_path):
+    suite_file = write_suite(tmp_path)
+    # Uninterrupted reference.
+    ref_dir = tmp_path / "ref"
+    run_suite(load_suite(suite_file), data=str(real_data), results=str(ref_dir), use_wandb=False, progress=False)
+    ref = records(ref_dir)
+    assert len(ref) == 3 and all(r["status"] == "finished" for r in ref.values())
+
+    # kill -9 in the middle of the second cell, after its first epoch checkpoint.
+    out = tmp_path / "killed"
+    env = {**os.environ, "FER_BENCH_DATA": str(real_data)}
+    proc = subprocess.Popen([sys.executable, "-m", "fer_bench.cli", "bench", str(suite_file), "--results",
+                             str(out), "--no-wandb", "--no-progress"], env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    second = None
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        done = list((out / "tiny" / "runs").glob("*.json"))
+        lasts = list((out / "tiny" / "checkpoints").glob("*/last.ckpt"))
+        if len(done) == 1 and lasts:
+            second = lasts[0].parent.name
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert second is not None, "the run never reached its second cell"
+    assert len(list((out / "tiny" / "runs").glob("*.json"))) == 1
+
+    counts = run_suite(load_suite(suite_file), data=str(real_data), results=str(out), use_wandb=False,
+                       progress=False)
+    assert counts == {"cells": 3, "already_done": 1, "finished": 2, "failed": 0}
+    got = records(out)
+    assert sorted(got) == sorted(ref)
+    assert not list((out / "tiny" / "runs").glob(".*"))      # no partial files left
+    assert got[f"{second}.json"]["selection"]["resumed_from_epoch"] == 1
+    # Resuming restores weights, optimiser, sampler epoch, augmentation and RNG streams:
+    # the resumed cell ends exactly where the uninterrupted one did.
+    for name in ref:
+        assert got[name]["metrics"] == ref[name]["metrics"], name
+    # A third run has nothing left to do.
+    again = run_suite(load_suite(suite_file), data=str(real_data), results=str(out), use_wandb=False)
+    assert again["finished"] == 0 and again["already_done"] == 3
+
+
+@pytest.mark.realdata
+def test_every_cell_has_an_offline_wandb_run_with_its_metrics(real_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    suite_file = write_suite(tmp_path, SUITE.replace("  - model: seelam_cnn\n  - model: majeed_cnn\n",
+                                                     "  - model: seelam_cnn\n"))
+    run_suite(load_suite(suite_file), data=str(real_data), results=str(tmp_path), progress=False)
+    runs = sorted((tmp_path / "tiny" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2
+    for r in runs:
+        blob = next(r.glob("run-*.wandb")).read_bytes()
+        for key in (b"train/loss", b"val/acc", b"test/acc", b"confusion_matrix"):
+            assert key in blob, (r, key)
+    assert (tmp_path / "tiny" / "LEADERBOARD.md").exists() is False  # run_suite alone writes no leaderboard
+
+
+@pytest.mark.realdata
+def test_a_diverging_cell_is_recorded_as_failed_and_the_suite_goes_on(real_data, tmp_path):
+    suite_file = write_suite(tmp_path, """
+name: tiny
+seeds: [0]
+data: {limit_train: 300, limit_eval: 100}
+defaults: {epochs: 2}
+cells:
+  - model: lenet5
+    overrides: {lr: 1.0e+8}
+  - model: lenet5
+""")
+    counts = run_suite(load_suite(suite_file), data=str(real_data), results=str(tmp_path), use_wandb=False,
+                       progress=False)
+    assert counts["failed"] == 1 and counts["finished"] == 1
+    recs = records(tmp_path)
+    failed = [r for r in recs.values() if r["status"] == "failed"]
+    assert len(failed) == 1 and "diverged" in failed[0]["reason"]
+    md = write_leaderboard(tmp_path / "tiny", "tiny").read_text()
+    assert "## Failed cells" in md and "diverged" in md
+
+
+def test_bad_suite_files_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncells:\n  - model: nope\n")
+    with pytest.raises(FerBenchError, match=r"cells\[0\].*unknown model 'nope'"):
+        load_suite(bad)
+    bad.write_text("name: x\ncells:\n  - model: lenet5\n    overrides: {epochs: many}\n")
+    with pytest.raises(FerBenchError, match="epochs"):
+        load_suite(bad)
+    with pytest.raises(FerBenchError, match="no such suite"):
+        load_suite(tmp_path / "missing.yaml")
+
+
+def test_shards_partition_the_suite(tmp_path):
+    s = load_suite(REPO / "benchmarks" / "paper-repro.yaml")
+    parts = [s.shard(f"{i}/4") for i in range(4)]
+    keys = [c.key for p in parts for c in p]
+    assert sorted(keys) == sorted(c.key for c in s.cells) and len(set(keys)) == len(keys)
+    with pytest.raises(FerBenchError, match="shard"):
+        s.shard("4/4")
+
+
+# ---------------------------------------------------------------- leaderboard = hand computation
+
+def fake_record(model: str, seed: int, labels: np.ndarray, preds: np.ndarray, val_acc: float) -> dict:
+    classes = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    probs = torch.full((len(labels), 7), 0.01)
+    probs[torch.arange(len(labels)), torch.tensor(preds)] = 0.94
+    acc = float((labels == preds).mean())
+    per_class = {c: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 1} for c in classes}
+    conf = np.zeros((7, 7), int)
+    np.add.at(conf, (labels, preds), 1)
+    return {
+        "schema": 1, "status": "finished", "run_id": f"{model}__r__s{seed}", "created": "2026-11-22T00:00:00+00:00",
+        "meta": {"label": ""}, "model": {"name": model, "params": 1000, "macs": 2_000_000, "pretrained": False},
+        "recipe": {"name": "r", "epochs": 3}, "config": {"seed": seed, "precision": "bf16-mixed"},
+        "data": {"path": "x", "info": {"format": "csv", "labels": "FER-2013 emotion"}, "classes": classes,
+                 "sizes": {"train": 10, "val": 10, "test": len(labels)}},
+        "selection": {"epochs_run": 3, "best_epoch": 2},
+        "metrics": {"val": {"accuracy": val_acc},
+                    "test": {"accuracy": acc, "macro_f1": acc / 2, "per_class": per_class, "confusion": conf.tolist()},
+                    "test_tta": {"hflip": {"accuracy": acc, "macro_f1": acc / 2}}},
+        "test_labels": labels.tolist(), "test_predictions": preds.tolist(), "test_probs": encode_probs(probs),
+        "curves": [{"epoch": 0, "train/loss": 1.0, "val/loss": 1.0, "val/acc": val_acc}],
+        "timing": {"train_images_per_second": 100.0 + seed, "test_images_per_second": 500.0,
+                   "latency_ms_batch1": 1.0},
+        "environment": {"python": "3.11", "packages": {"torch": "2.14.1"},
+                        "hardware": {"cpu": "cpu", "cpu_cores": 2, "cuda": []}},
+    }
+
+
+def test_leaderboard_numbers_match_a_hand_computation(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 7, 40)
+    runs = tmp_path / "s" / "runs"
+    runs.mkdir(parents=True)
+    accs = {"a": [], "b": []}
+    preds_of = {}
+    for seed, (n_a, n_b) in enumerate([(30, 20), (28, 22), (32, 21)]):
+        for model, n_right in (("a", n_a), ("b", n_b)):
+            preds = labels.copy()
+            wrong = rng.choice(40, 40 - n_right, replace=False)
+            preds[wrong] = (labels[wrong] + 1) % 7
+            preds_of[(model, seed)] = preds
+            accs[model].append(n_right / 40)
+            rec = fake_record(model, seed, labels, preds, val_acc=0.6 if model == "a" else 0.5)
+            (runs / f"{model}__r__s{seed}.json").write_text(json.dumps(rec))
+    write_leaderboard(tmp_path / "s", "s")
+    import csv
+    rows = {r["model"]: r for r in csv.DictReader((tmp_path / "s" / "leaderboard.csv").open())}
+
+    a = np.array(accs["a"])
+    assert math.isclose(float(rows["a"]["test_acc"]), a.mean(), rel_tol=1e-9)
+    assert math.isclose(float(rows["a"]["test_acc_std"]), a.std(ddof=1), rel_tol=1e-9)
+    assert math.isclose(float(rows["a"]["test_acc_ci95"]), 4.303 * a.std(ddof=1) / math.sqrt(3), rel_tol=1e-9)
+    # McNemar of b against the reference a (best val), discordant pairs pooled over seeds.
+    b_cnt = c_cnt = 0
+    for seed in range(3):
+        ra = preds_of[("a", seed)] == labels
+        rb = preds_of[("b", seed)] == labels
+        b_cnt += int((ra & ~rb).sum())
+        c_cnt += int((~ra & rb).sum())
+    n, k = b_cnt + c_cnt, min(b_cnt, c_cnt)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
+    assert math.isclose(float(rows["b"]["p_vs_ref"]), p, rel_tol=1e-9)
+    assert rows["a"]["p_vs_ref"] == ""
+    md = (tmp_path / "s" / "LEADERBOARD.md").read_text()
+    assert f"{100 * a.mean():.2f} ± {100 * a.std(ddof=1):.2f}" in md
+    # Ensemble of a's seeds: majority of one-hot-ish softmaxes.
+    votes = np.zeros((40, 7))
+    for seed in range(3):
+        votes[np.arange(40), preds_of[("a", seed)]] += 1
+    ens = (votes.argmax(1) == labels).mean()
+    assert f"test accuracy {100 * ens:.2f}%" in md
+    assert (tmp_path / "s" / "plots" / "confusion_a__r.png").exists()
+
+
+def test_mcnemar_small_cases():
+    assert mcnemar_p(0, 0) == 1.0
+    assert math.isclose(mcnemar_p(0, 5), 2 / 32)
+    assert math.isclose(mcnemar_p(1, 4), 2 * 6 / 32)
