@@ -8,7 +8,9 @@ export FER_BENCH_DATA ?= $(DATA)
 
 SUITE  ?= paper-repro
 
-.PHONY: install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
+NATURAL_SRC ?= ../shared/data/natural
+
+.PHONY: natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,12 +40,17 @@ report:
 train-seed002:
 	$(BIN)/fer-bench train --model majeed_cnn --data $(DATA) --epochs 10 --seed 0
 
+# The natural-expression test set, built once from the raw photos (data/ is gitignored).
+natural:
+	@if [ ! -f data/natural/manifest.csv ] && [ -d $(NATURAL_SRC) ]; then \
+		$(BIN)/fer-bench natural build $(NATURAL_SRC) data/natural; fi
+
 # The main job: run a suite (resumable: kill it and run it again), then write its leaderboard.
-bench:
+bench: natural
 	$(BIN)/fer-bench bench $(SUITE) --data $(DATA)
 
 # Every registered model on a small real subset, 1 epoch, 2 seeds: a few minutes.
-bench-smoke:
+bench-smoke: natural
 	$(BIN)/fer-bench bench smoke --data $(DATA)
 
 leaderboard:

@@ -15,7 +15,7 @@ from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.io import write_json
 from fer_bench.suite import Cell, Suite
-from fer_bench.train import TrainConfig, environment, train
+from fer_bench.train import TrainConfig, add_natural_to_record, environment, train
 
 
 def suite_dir(suite: Suite, results: str | Path = "results") -> Path:
@@ -41,7 +41,8 @@ def _fmt_seconds(s: float) -> str:
 
 def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, results: str = "results",
               use_wandb: bool = True, retry_failed: bool = False, precision: str = "auto",
-              progress: bool = True, devices: int = 1, keep_checkpoints: bool = False) -> dict[str, int]:
+              progress: bool = True, devices: int = 1, keep_checkpoints: bool = False,
+              natural: str | None = None) -> dict[str, int]:
     """Run the suite's cells that have no finished record; returns counts per outcome.
 
     A record is written only when its cell ends (atomically), so a suite killed at any
@@ -72,7 +73,7 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
             epochs=over.get("epochs"), batch_size=over.get("batch_size"), lr=over.get("lr"),
             optimizer=over.get("optimizer"), pretrained=over.get("pretrained"), precision=precision,
             out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
-            progress=progress, devices=devices,
+            progress=progress, devices=devices, natural=natural,
             wandb={"save_dir": str(out), "group": cell.model, "job_type": cell.recipe,
                    "tags": [suite.name]} if use_wandb else None,
             meta={"suite": suite.name, "cell": cell.key, "label": cell.label,
@@ -106,7 +107,24 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
             })
         finally:
             _finish_wandb()
+    if natural:
+        counts["natural_added"] = backfill_natural(suite, cells, data, natural, results)
     return counts
+
+
+def backfill_natural(suite: Suite, cells: list[Cell], data: str, natural: str, results: str) -> int:
+    """Finished records without natural-set numbers get them from their kept checkpoint."""
+    n = 0
+    for cell in cells:
+        path = record_path(suite, cell, results)
+        if cell_status(path) != "finished" or "natural" in json.loads(path.read_text())["metrics"]:
+            continue
+        best = sorted((suite_dir(suite, results) / "checkpoints" / cell.key).glob("best-*.ckpt"))
+        if best:
+            print(f"[{suite.name}] natural set for {cell.key} (from its kept checkpoint)", file=sys.stderr)
+            add_natural_to_record(path, best[-1], natural, data)
+            n += 1
+    return n
 
 
 def _finish_wandb() -> None:

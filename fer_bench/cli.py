@@ -30,6 +30,13 @@ def _load_options(a: argparse.Namespace):
                        drop_blank=a.drop_blank, val_fraction=a.val_fraction)
 
 
+def _natural_path(a: argparse.Namespace) -> str | None:
+    """--natural, else $FER_BENCH_NATURAL, else data/natural when built; 'none' turns it off."""
+    import os
+    p = a.natural or os.environ.get("FER_BENCH_NATURAL") or ("data/natural" if Path("data/natural").is_dir() else None)
+    return None if p in (None, "", "none") else p
+
+
 def _data_path(a: argparse.Namespace) -> Path:
     from fer_bench.data.fer2013 import default_data_path
     return Path(a.data) if a.data else default_data_path()
@@ -42,13 +49,16 @@ def cmd_train(a: argparse.Namespace) -> int:
         batch_size=a.batch_size, lr=a.lr, optimizer=a.optimizer, precision=a.precision,
         channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
         load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
-        devices=a.devices, progress=not a.no_progress, pretrained=a.pretrained,
+        devices=a.devices, progress=not a.no_progress, pretrained=a.pretrained, natural=_natural_path(a),
     )
     rec = train(cfg)
     m = rec["metrics"]
     print(f"{rec['run_id']}: val acc {m['val']['accuracy']:.4f}  test acc {m['test']['accuracy']:.4f}  "
           f"test macro-F1 {m['test']['macro_f1']:.4f}  "
           f"(best epoch {rec['selection']['best_epoch']}, {rec['timing']['wall_seconds']:.0f} s)")
+    if "natural" in m:
+        print(f"natural set: acc {m['natural']['accuracy']:.4f}  macro-F1 {m['natural']['macro_f1']:.4f} "
+              f"({m['natural']['n']} photos)")
     print(f"record: {rec['path']}")
     return 0
 
@@ -77,7 +87,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
     suite = load_suite(a.suite)
     counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
                        use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
-                       progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints)
+                       progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints,
+                       natural=_natural_path(a))
     print(f"[{suite.name}] finished {counts['finished']}, failed {counts['failed']}, "
           f"already recorded {counts['already_done']} of {counts['cells']} cells", file=sys.stderr)
     md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)
@@ -91,6 +102,14 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     print(f"leaderboard: {write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)}")
+    return 0
+
+
+def cmd_natural_build(a: argparse.Namespace) -> int:
+    from fer_bench.natural import build_natural, summary
+    rows = build_natural(Path(a.src), Path(a.out))
+    print(summary(rows))
+    print(f"crops: {a.out}/<class>/*.png; manifest: {a.out}/manifest.csv")
     return 0
 
 
@@ -149,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--accelerator", default="auto", help="auto, cpu or gpu")
     t.add_argument("--devices", type=int, default=1, help="devices for this run (default 1)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--natural", metavar="DIR",
+                   help="built natural set to test on as well (default: $FER_BENCH_NATURAL or data/natural; "
+                        "'none' = off)")
     _add_load_options(t)
     t.set_defaults(func=cmd_train)
 
@@ -171,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--precision", default="auto", help="as for train")
     b.add_argument("--devices", type=int, default=1, help="devices per cell (default 1)")
     b.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
+    b.add_argument("--natural", metavar="DIR",
+                   help="built natural set to test on as well (default: $FER_BENCH_NATURAL or data/natural; "
+                        "'none' = off)")
     b.add_argument("--keep-checkpoints", action="store_true",
                    help="keep each finished cell's checkpoints (default: delete them once its record is written)")
     b.set_defaults(func=cmd_bench)
@@ -185,6 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
     rc = sub.add_parser("recipes", help="list training recipes",
                         description="List every training recipe: where it comes from and what is interpretation.")
     rc.set_defaults(func=cmd_recipes)
+
+    nat = sub.add_parser("natural", help="build a natural-expression test set from ordinary photos",
+                         description="Natural-expression test sets from ordinary photos.")
+    nsub = nat.add_subparsers(dest="natural_command", required=True, metavar="COMMAND")
+    nb = nsub.add_parser("build", help="photos -> 48x48 face crops + manifest",
+                         description="Find the largest face in every photo (OpenCV Haar cascades, offline), crop "
+                                     "it with a margin, grayscale, CLAHE, 48x48; write OUT/<class>/*.png and "
+                                     "OUT/manifest.csv accounting for every photo. Deterministic.")
+    nb.add_argument("src", help="SRC/<class>/*.jpg|png|... (any size, colour or gray), or SRC with labels.csv "
+                                "(columns file,emotion)")
+    nb.add_argument("out", help="output folder (replaced when the build succeeds)")
+    nb.set_defaults(func=cmd_natural_build)
 
     d = sub.add_parser("data", help="dataset tools", description="Dataset tools.")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="COMMAND")

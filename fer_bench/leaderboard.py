@@ -92,9 +92,24 @@ def aggregate(records: list[dict]) -> list[dict]:
                              for c in recs[0]["data"]["classes"]},
             "confusion": np.sum([np.array(r["metrics"]["test"]["confusion"]) for r in recs], axis=0),
             "pretrained": any(r["model"].get("pretrained") for r in recs),
+            **_natural_summary(recs),
         })
     rows.sort(key=lambda r: -r["test_acc"])
     return rows
+
+
+def _natural_summary(recs: list[dict]) -> dict:
+    nat = [r["metrics"]["natural"] for r in recs if "natural" in r["metrics"]]
+    if not nat:
+        return {"natural_n": 0}
+    acc, f1 = [n["accuracy"] for n in nat], [n["macro_f1"] for n in nat]
+    return {
+        "natural_n": len(nat), "natural_acc": mean(acc), "natural_acc_std": mean_std_ci(acc)[1],
+        "natural_f1": mean(f1), "natural_images": nat[0]["n"],
+        # Recognition rate per class = recall (the paper's Table III).
+        "natural_recall": {c: mean(n["per_class"][c]["recall"] for n in nat) for c in nat[0]["per_class"]},
+        "natural_confusion": np.sum([np.array(n["confusion"]) for n in nat], axis=0),
+    }
 
 
 def paired_p_values(rows: list[dict], ref: dict) -> None:
@@ -146,12 +161,11 @@ def _savefig(fig, path: Path) -> None:
         fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
 
 
-def _plots(row: dict, out: Path, stem: str) -> tuple[str, str]:
+def _confusion_png(conf: np.ndarray, classes: list[str], title: str, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    classes = row["records"][0]["data"]["classes"]
-    conf = row["confusion"].astype(float)
+    conf = conf.astype(float)
     norm = conf / np.maximum(conf.sum(1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -163,11 +177,25 @@ def _plots(row: dict, out: Path, stem: str) -> tuple[str, str]:
     ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{row['model']} ({row['recipe']})\nPrivateTest, {row['n']} seed(s) summed, row-normalised",
-                 fontsize=9)
-    conf_png = f"confusion_{stem}.png"
-    _savefig(fig, out / conf_png)
+    ax.set_title(title, fontsize=9)
+    _savefig(fig, path)
     plt.close(fig)
+
+
+def _plots(row: dict, out: Path, stem: str) -> tuple[str, ...]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    classes = row["records"][0]["data"]["classes"]
+    conf_png = f"confusion_{stem}.png"
+    _confusion_png(row["confusion"], classes, f"{row['model']} ({row['recipe']})\nPrivateTest, {row['n']} "
+                   "seed(s) summed, row-normalised", out / conf_png)
+    pngs = [conf_png]
+    if row["natural_n"]:
+        nat_png = f"confusion_natural_{stem}.png"
+        _confusion_png(row["natural_confusion"], classes, f"{row['model']} ({row['recipe']})\nnatural set, "
+                       f"{row['natural_n']} seed(s) summed, row-normalised", out / nat_png)
+        pngs.append(nat_png)
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for r in row["records"]:
@@ -184,7 +212,7 @@ def _plots(row: dict, out: Path, stem: str) -> tuple[str, str]:
     curves_png = f"curves_{stem}.png"
     _savefig(fig, out / curves_png)
     plt.close(fig)
-    return conf_png, curves_png
+    return (*pngs, curves_png)
 
 
 def _header(records: list[dict], suite: str) -> list[str]:
@@ -263,6 +291,8 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
         lines.append(f"| {r['model']}{lab} | {r['recipe']} | "
                      + " | ".join(f"{100 * r['per_class_f1'][c]:.1f}" for c in classes) + " |")
 
+    lines += _natural_section(rows)
+
     for name, spec in (tables or {}).items():
         lines += _sweep_table(name, spec, rows)
 
@@ -270,9 +300,9 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
     for r in rows:
         stem = f"{r['model']}__{r['recipe']}{'__' + r['label'] if r['label'] else ''}"
         stem = "".join(ch if ch.isalnum() or ch in "._=-" else "-" for ch in stem)
-        conf_png, curves_png = _plots(r, plots_dir, stem)
+        pngs = _plots(r, plots_dir, stem)
         lines += [f"### {r['model']} / {r['recipe']}{' (' + r['label'] + ')' if r['label'] else ''}", "",
-                  f"![confusion](plots/{conf_png}) ![curves](plots/{curves_png})", ""]
+                  " ".join(f"![{p.split('_')[0]}](plots/{p})" for p in pngs), ""]
 
     if failed:
         lines += ["## Failed cells", "", "| cell | reason |", "|---|---|"]
@@ -303,6 +333,26 @@ def claim_verdict(claim: float, seeds: list[float]) -> str:
     if max(seeds) < claim - TOLERANCE:
         return "not reproduced"
     return "inconclusive"
+
+
+def _natural_section(rows: list[dict]) -> list[str]:
+    nat = [r for r in rows if r["natural_n"]]
+    if not nat:
+        return []
+    classes = list(nat[0]["natural_recall"])
+    out = ["", "## Natural photos (cross-dataset test)", "",
+           f"The selected checkpoint of every run, tested on the natural-expression set ({nat[0]['natural_images']} "
+           "face crops built by `fer-bench natural build` from ordinary photos; never trained or selected on). "
+           "Accuracy and macro-F1 in %, mean over seeds; per class: recognition rate (recall), as in seed 002's "
+           "Table III.", "",
+           "| model | recipe | natural acc | natural macro-F1 | PrivateTest acc | "
+           + " | ".join(classes) + " |", "|---|---|---:|---:|---:|" + "---:|" * len(classes)]
+    for r in sorted(nat, key=lambda r: -r["natural_acc"]):
+        lab = f" ({r['label']})" if r["label"] else ""
+        out.append(f"| {r['model']}{lab} | {r['recipe']} | {_pm(r['natural_acc'], r['natural_acc_std'])} | "
+                   f"{100 * r['natural_f1']:.2f} | {100 * r['test_acc']:.2f} | "
+                   + " | ".join(f"{100 * r['natural_recall'][c]:.1f}" for c in classes) + " |")
+    return out
 
 
 def _claims_audit(rows: list[dict]) -> list[str]:
@@ -369,11 +419,11 @@ def _write_csv(rows: list[dict], path: Path, classes: list[str]) -> None:
     import csv
     cols = ["model", "recipe", "label", "n", "seeds", "test_acc", "test_acc_std", "test_acc_ci95", "test_f1",
             "test_f1_std", "test_f1_ci95", "p_vs_ref", "val_acc", "tta_hflip_acc", "params", "macs", "train_ips",
-            "test_ips", "latency_ms", "epochs_run", "epoch_budget"]
+            "test_ips", "latency_ms", "epochs_run", "epoch_budget", "natural_acc", "natural_f1"]
     def write(f):
         w = csv.writer(f)
         w.writerow(cols + [f"f1_{c}" for c in classes])
         for r in rows:
-            w.writerow([";".join(map(str, r[c])) if c == "seeds" else r[c] for c in cols]
+            w.writerow([";".join(map(str, r[c])) if c == "seeds" else r.get(c, "") for c in cols]
                        + [r["per_class_f1"][c] for c in classes])
     atomic_write(path, write)

@@ -71,6 +71,10 @@ class FERClassifier(L.LightningModule):
         self.test_probs.append(probs.cpu())
         self.test_probs_flip.append(((probs + flipped) / 2).cpu())
 
+    def predict_step(self, batch, batch_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch
+        return self(x).float().softmax(1).cpu(), y.cpu()
+
     def on_test_epoch_start(self) -> None:
         self.test_probs, self.test_probs_flip = [], []
 

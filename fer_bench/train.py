@@ -4,6 +4,7 @@ PrivateTest, write one JSON run record (atomically)."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import platform
@@ -24,7 +25,7 @@ from fer_bench.data.datamodule import FERDataModule
 from fer_bench.data.fer2013 import default_data_path
 from fer_bench.data.load import LoadOptions
 from fer_bench.io import write_json
-from fer_bench.metrics import metrics_to_json
+from fer_bench.metrics import make_metrics, metrics_to_json
 from fer_bench.models import count_macs, count_params, create_model, get_card
 from fer_bench.module import FERClassifier
 from fer_bench.recipes import get_recipe
@@ -54,6 +55,7 @@ class TrainConfig:
     accelerator: str = "auto"
     devices: int = 1
     progress: bool = True
+    natural: str | None = None         # a built natural set: evaluated as an extra test set
     run_id: str | None = None          # default: model__recipe__seed__timestamp
     resume: bool = False               # continue from <checkpoints>/last.ckpt when it exists
     wandb: dict | None = None          # WandbLogger kwargs (see fer_bench.tracking), None = off
@@ -185,7 +187,8 @@ def train(cfg: TrainConfig) -> dict:
         load = LoadOptions(**{**asdict(load), "drop_blank": True})
     dm = FERDataModule(cfg.data, load=load, batch_size=recipe.batch_size, augment=recipe.augment,
                        oversample=recipe.oversample, limit_train=cfg.limit_train,
-                       limit_eval=cfg.limit_eval, seed=cfg.seed, channels_last=cfg.channels_last)
+                       limit_eval=cfg.limit_eval, seed=cfg.seed, channels_last=cfg.channels_last,
+                       natural=cfg.natural)
     dm.setup()
     weights = dm.class_weights(recipe.class_weights)
     module = FERClassifier(cfg.model, recipe.to_dict(), num_classes=dm.num_classes,
@@ -228,6 +231,7 @@ def train(cfg: TrainConfig) -> dict:
     probs_flip = torch.cat(module.test_probs_flip)
     test_labels = dm.parts["test"][1]
     tta = {"hflip": summary_metrics(probs_flip, test_labels, dm.num_classes)}
+    natural = evaluate_natural(trainer, module, dm, best)
     latency = inference_latency(module.model, precision, channels_last=cfg.channels_last)
 
     best_epoch = _epoch_of(best)
@@ -256,7 +260,7 @@ def train(cfg: TrainConfig) -> dict:
             "stopped_early": trainer.current_epoch < recipe.epochs,
             "resumed_from_epoch": getattr(runlog, "resumed_from_epoch", None),
         },
-        "metrics": {"val": val, "test": test, "test_tta": tta},
+        "metrics": {"val": val, "test": test, "test_tta": tta, **({"natural": natural} if natural else {})},
         "test_labels": test_labels.tolist(),
         "test_predictions": probs.argmax(1).tolist(),
         "test_probs": encode_probs(probs),
@@ -278,6 +282,40 @@ def train(cfg: TrainConfig) -> dict:
         log_final_to_wandb(logger, record)
     record["path"] = str(out)
     return record
+
+
+def evaluate_natural(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,
+                     ckpt_path: str | None) -> dict | None:
+    """The selected checkpoint on the natural set (an extra test set), or None without one."""
+    if "natural" not in dm.parts:
+        return None
+    out = trainer.predict(module, datamodule=dm, ckpt_path=ckpt_path)
+    probs = torch.cat([p for p, _ in out])
+    labels = torch.cat([y for _, y in out])
+    metrics = make_metrics(dm.num_classes)
+    metrics.update(probs, labels)
+    res = metrics_to_json(metrics.compute(), dm.classes)
+    res["source"] = str(dm.natural_path)
+    return res
+
+
+def add_natural_to_record(record_path: Path, ckpt: Path, natural: str, data: str) -> dict:
+    """Evaluate a finished run's kept checkpoint on a natural set and add the numbers to its
+    record (for records made before the natural set existed)."""
+    quiet_lightning()
+    rec = json.loads(record_path.read_text())
+    cfg = rec["config"]
+    module = FERClassifier.load_from_checkpoint(str(ckpt), map_location="cpu")
+    dm = FERDataModule(data, load=LoadOptions(**rec["data"]["options"]), limit_train=cfg.get("limit_train"),
+                       limit_eval=cfg.get("limit_eval"), seed=cfg["seed"],
+                       channels_last=cfg.get("channels_last", False), natural=natural)
+    dm.setup()
+    trainer = L.Trainer(precision=cfg["precision"], accelerator="auto", devices=1, logger=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    rec["metrics"]["natural"] = evaluate_natural(trainer, module, dm, None)
+    rec["metrics"]["natural"]["added_later_from"] = str(ckpt)
+    write_json(record_path, rec)
+    return rec
 
 
 def summary_metrics(probs: torch.Tensor, labels: torch.Tensor, num_classes: int) -> dict:

@@ -101,6 +101,7 @@ class FERDataModule(L.LightningDataModule):
         seed: int = 0,
         channels_last: bool = False,
         dataset: FERData | None = None,
+        natural: str | Path | None = None,
     ) -> None:
         super().__init__()
         self.data_path = Path(data)
@@ -111,6 +112,7 @@ class FERDataModule(L.LightningDataModule):
         self.limit_train, self.limit_eval = limit_train, limit_eval
         self.seed, self.channels_last = seed, channels_last
         self.dataset = dataset
+        self.natural_path = Path(natural) if natural else None
         self.aug_gen = torch.Generator().manual_seed(seed)
         self.parts: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -132,6 +134,10 @@ class FERDataModule(L.LightningDataModule):
             if len(labels) == 0:
                 raise FerBenchError(f"{self.data_path}: the {name} split is empty")
             self.parts[name] = (images.contiguous(), labels.contiguous())
+        if self.natural_path is not None:  # an extra test set: never trained or selected on
+            from fer_bench.natural import load_natural
+            images, labels, _ = load_natural(self.natural_path)
+            self.parts["natural"] = (images, labels)
         # Oversampling targets are counts for the full training split; a subset scales them.
         self.oversample_scale = len(self.parts["train"][1]) / int((d.splits == TRAIN).sum())
 
@@ -184,6 +190,10 @@ class FERDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        """The natural set: Lightning's predict loop is used for it, as an extra test set."""
+        return self._loader("natural", shuffle=False)
 
     def on_after_batch_transfer(self, batch: tuple[torch.Tensor, torch.Tensor],
                                 dataloader_idx: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,110 @@
+"""The natural-set builder on real photos, its determinism and its bad inputs."""
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_bench.cli import main
+from fer_bench.natural import build_natural, crop_face, detect_faces, load_natural, read_gray
+
+SHARED_NATURAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "natural"
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """Two real photos per class (one LFW-style 350x350, small film stills where present)."""
+    if not SHARED_NATURAL.is_dir():
+        pytest.skip("../shared/data/natural not found")
+    src = tmp_path / "src"
+    for d in sorted(p for p in SHARED_NATURAL.iterdir() if p.is_dir()):
+        (src / d.name).mkdir(parents=True)
+        for f in sorted(d.iterdir())[:2]:
+            shutil.copy(f, src / d.name / f.name)
+    return src
+
+
+def manifest(out: Path) -> list[dict]:
+    with (out / "manifest.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_faces_are_found_and_cropped_to_48x48_uint8(photos):
+    found = 0
+    for f in sorted(photos.rglob("*.jpg")):
+        gray = read_gray(f)
+        boxes = detect_faces(gray)
+        if boxes:
+            found += 1
+            x, y, w, h = boxes[0]
+            assert w > 0.2 * min(gray.shape)          # a face, not a speck
+            crop = crop_face(gray, boxes[0])
+            assert crop.shape == (48, 48) and crop.dtype == np.uint8 and crop.std() > 10
+    assert found >= 12  # of 14 real photos
+
+
+def test_build_accounts_for_every_photo_and_is_byte_identical(photos, tmp_path, capsys):
+    assert main(["natural", "build", str(photos), str(tmp_path / "a")]) == 0
+    assert "yield" in capsys.readouterr().out
+    build_natural(photos, tmp_path / "b")
+    rows = manifest(tmp_path / "a")
+    assert sorted(r["source"] for r in rows) == sorted(str(p.relative_to(photos)) for p in photos.rglob("*.jpg"))
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert len(ok) >= 12 and all(r["face_w"] and r["detector"] for r in ok)
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert files_a == files_b
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    images, labels, ids = load_natural(tmp_path / "a")
+    assert images.shape == (len(ok), 48, 48) and len(set(labels.tolist())) >= 6
+
+
+def test_bad_photos_are_skipped_with_their_reason(photos, tmp_path):
+    (photos / "happy" / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
+    (photos / "bored").mkdir()
+    shutil.copy(next((photos / "angry").iterdir()), photos / "bored" / "x.jpg")
+    Image.new("L", (200, 200), 128).save(photos / "sad" / "blank.png")
+    rows = {r["source"]: r for r in build_natural(photos, tmp_path / "out")}
+    assert rows["happy/broken.jpg"]["status"] == "skipped" and "cannot identify" in rows["happy/broken.jpg"]["reason"]
+    assert rows["bored/x.jpg"]["reason"] == "unknown class 'bored'"
+    assert rows["sad/blank.png"]["reason"] == "no face found"
+    assert not (tmp_path / "out" / "bored").exists()
+
+
+def test_labels_csv_with_other_spellings(photos, tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    lines = ["file,emotion"]
+    for spelled, folder in (("happiness", "happy"), ("anger", "angry"), ("3", "happy")):
+        f = sorted((photos / folder).iterdir())[0 if spelled != "3" else 1]
+        shutil.copy(f, flat / f.name)
+        lines.append(f"{f.name},{spelled}")
+    (flat / "labels.csv").write_text("\n".join(lines) + "\n")
+    rows = build_natural(flat, tmp_path / "out")
+    assert [r["class"] for r in rows] == ["happy", "angry", "happy"]
+
+
+def test_empty_or_missing_source_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["natural", "build", str(tmp_path / "empty"), str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "no photos found" in err and len(err.strip().splitlines()) == 1
+    assert main(["natural", "build", str(tmp_path / "nope"), str(tmp_path / "o")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.realdata
+def test_a_trained_model_gets_natural_numbers_in_its_record(photos, real_data, tmp_path):
+    from fer_bench.train import TrainConfig, train
+    build_natural(photos, tmp_path / "nat")
+    rec = train(TrainConfig(model="lenet5", data=str(real_data), epochs=1, limit_train=500, limit_eval=200,
+                            progress=False, workdir=str(tmp_path), out=str(tmp_path / "r.json"),
+                            natural=str(tmp_path / "nat")))
+    nat = rec["metrics"]["natural"]
+    assert nat["n"] == len(load_natural(tmp_path / "nat")[1])
+    assert set(nat["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}
