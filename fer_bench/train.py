@@ -54,6 +54,7 @@ class TrainConfig:
     workdir: str = "work"              # checkpoints (not results)
     accelerator: str = "auto"
     devices: int = 1
+    strategy: str | None = None        # default: ddp_spawn when devices > 1
     progress: bool = True
     natural: str | None = None         # a built natural set: evaluated as an extra test set
     run_id: str | None = None          # default: model__recipe__seed__timestamp
@@ -197,14 +198,27 @@ def train(cfg: TrainConfig) -> dict:
 
     ckpt_dir = Path(cfg.workdir) / "checkpoints" / run_id
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, monitor=recipe.checkpoint_monitor, mode=recipe.checkpoint_mode,
-                           save_top_k=1, filename="best-{epoch}", save_last=True)
+                           save_top_k=1, filename="best-{epoch}", save_on_train_epoch_end=True)
+    # Lightning writes last.ckpt only when the monitored metric improves; resuming needs the
+    # latest epoch, so a second, unmonitored checkpoint keeps exactly that. Both save at the
+    # end of the training epoch, after RunLog has added that epoch's curve.
+    resume_ckpt = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
+                                  save_on_train_epoch_end=True, enable_version_counter=False)
     runlog = RunLog()
-    callbacks = [ckpt, runlog]
+    callbacks = [ckpt, resume_ckpt, runlog]
     if recipe.early_stopping:
         es = recipe.early_stopping
         callbacks.append(EarlyStopping(monitor=es["monitor"], mode=es.get("mode", "min"),
                                        patience=es["patience"]))
-    logger = make_wandb_logger(cfg.wandb, run_id) if cfg.wandb else False
+    multi = cfg.devices > 1
+    if multi:
+        # Spawned workers receive the module and data by pickling; the default fd-based
+        # sharing cannot pass the empty tensors torchmetrics keeps ("unable to resize file").
+        torch.multiprocessing.set_sharing_strategy("file_system")
+    if multi and cfg.wandb:
+        print("fer-bench: W&B logging is off for multi-device cells (spawned workers would each open a run)",
+              file=sys.stderr)
+    logger = make_wandb_logger(cfg.wandb, run_id) if cfg.wandb and not multi else False
     if logger:
         logger.log_hyperparams({"model": cfg.model, "recipe": recipe.to_dict(), "seed": cfg.seed,
                                 "precision": precision, "data": asdict(load), **cfg.meta})
@@ -213,11 +227,29 @@ def train(cfg: TrainConfig) -> dict:
         devices=cfg.devices, callbacks=callbacks, logger=logger, num_sanity_val_steps=0,
         enable_progress_bar=cfg.progress, enable_model_summary=False,
         use_distributed_sampler=False, default_root_dir=cfg.workdir,
+        # The spawn launcher returns to this process after fit (the subprocess launcher would
+        # re-run the whole command line once per device).
+        strategy=cfg.strategy or ("ddp_spawn" if multi else "auto"),
     )
     fit_t0 = time.perf_counter()
     last = ckpt_dir / "last.ckpt"
     trainer.fit(module, datamodule=dm, ckpt_path=str(last) if cfg.resume and last.is_file() else None)
     fit_seconds = time.perf_counter() - fit_t0
+    # validate/test(ckpt_path=...) below restore callback states from the best checkpoint:
+    # keep what the fit itself produced.
+    curves = list(runlog.curves)
+    resumed_from = getattr(runlog, "resumed_from_epoch", None)
+    train_ips = runlog.train_images / max(runlog.train_seconds, 1e-9)
+    if multi:
+        # The curves lived in the workers; their last checkpoint carries them. Evaluation runs
+        # here, on one device, so that every image is scored exactly once.
+        state = torch.load(last, map_location="cpu", weights_only=False)["callbacks"]
+        worker_log = next(v for k, v in state.items() if k.startswith("RunLog"))
+        curves = list(worker_log["curves"])
+        # rank 0's images per second; every rank trains as many images at the same time
+        train_ips = cfg.devices * worker_log["train_images"] / max(worker_log["train_seconds"], 1e-9)
+        trainer = L.Trainer(precision=precision, accelerator=cfg.accelerator, devices=1, logger=False,
+                            enable_progress_bar=cfg.progress, enable_model_summary=False)
 
     # The selected checkpoint (best on PublicTest) is evaluated once on each split.
     best = ckpt.best_model_path or None
@@ -235,6 +267,7 @@ def train(cfg: TrainConfig) -> dict:
     latency = inference_latency(module.model, precision, channels_last=cfg.channels_last)
 
     best_epoch = _epoch_of(best)
+    best_score = next((c.get(recipe.checkpoint_monitor) for c in curves if c["epoch"] == best_epoch), None)
     record = {
         "schema": RECORD_SCHEMA,
         "run_id": run_id,
@@ -246,7 +279,8 @@ def train(cfg: TrainConfig) -> dict:
                   "macs": count_macs(create_model(cfg.model, num_classes=dm.num_classes)),
                   "pretrained": getattr(module.model, "pretrained_source", None) or False},
         "recipe": recipe.to_dict(),
-        "config": {**{k: v for k, v in asdict(cfg).items() if k != "load"},
+        "config": {**{k: v for k, v in asdict(cfg).items() if k not in ("load", "wandb")},
+                   "world_size": cfg.devices,
                    "precision": precision, "recipe": recipe.name},
         "data": {
             "path": str(cfg.data), "options": asdict(load), "info": dm.dataset.info,
@@ -255,21 +289,21 @@ def train(cfg: TrainConfig) -> dict:
             "protocol": "selection on val (PublicTest) only; test = PrivateTest, evaluated once",
         },
         "selection": {
-            "monitor": recipe.checkpoint_monitor, "best_score": _float(ckpt.best_model_score),
-            "best_epoch": best_epoch, "epochs_run": trainer.current_epoch,
-            "stopped_early": trainer.current_epoch < recipe.epochs,
-            "resumed_from_epoch": getattr(runlog, "resumed_from_epoch", None),
+            "monitor": recipe.checkpoint_monitor, "best_score": best_score,
+            "best_epoch": best_epoch, "epochs_run": len(curves),
+            "stopped_early": len(curves) < recipe.epochs,
+            "resumed_from_epoch": resumed_from,
         },
         "metrics": {"val": val, "test": test, "test_tta": tta, **({"natural": natural} if natural else {})},
         "test_labels": test_labels.tolist(),
         "test_predictions": probs.argmax(1).tolist(),
         "test_probs": encode_probs(probs),
-        "curves": runlog.curves,
+        "curves": curves,
         "timing": {
             "wall_seconds": round(time.perf_counter() - started, 2),
             "fit_seconds": round(fit_seconds, 2),
             "test_eval_seconds": round(eval_seconds, 2),
-            "train_images_per_second": round(runlog.train_images / max(runlog.train_seconds, 1e-9), 1),
+            "train_images_per_second": round(train_ips, 1),
             # test pass = plain + flipped forward of every image
             "test_images_per_second": round(2 * len(test_labels) / max(eval_seconds, 1e-9), 1),
             "latency_ms_batch1": latency,
@@ -359,10 +393,6 @@ def inference_latency(model: torch.nn.Module, precision: str, channels_last: boo
             if i >= 5:  # warm-up: first calls build kernels
                 times.append(time.perf_counter() - t)
     return round(float(np.median(times)) * 1000, 3)
-
-
-def _float(t: torch.Tensor | None) -> float | None:
-    return None if t is None else float(t)
 
 
 def _epoch_of(path: str | None) -> int | None:

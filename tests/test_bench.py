@@ -225,3 +225,18 @@ def test_mcnemar_small_cases():
     assert mcnemar_p(0, 0) == 1.0
     assert math.isclose(mcnemar_p(0, 5), 2 / 32)
     assert math.isclose(mcnemar_p(1, 4), 2 * 6 / 32)
+
+
+@pytest.mark.realdata
+def test_ddp_with_two_cpu_processes(real_data, tmp_path):
+    """One cell on two CPU processes (gloo, spawn launcher): each trains on half the batches,
+    evaluation runs once in the parent process."""
+    from fer_bench.train import TrainConfig, train
+    rec = train(TrainConfig(model="lenet5", data=str(real_data), epochs=2, limit_train=640, limit_eval=200,
+                            devices=2, accelerator="cpu", progress=False, workdir=str(tmp_path),
+                            out=str(tmp_path / "ddp.json"), natural=None))
+    assert rec["config"]["world_size"] == 2
+    assert len(rec["curves"]) == 2 and rec["metrics"]["test"]["n"] == 200
+    ckpt = torch.load(next((tmp_path / "checkpoints").glob("*/last.ckpt")), map_location="cpu", weights_only=False)
+    # 640 images / batch 64 = 10 batches an epoch, 5 on each of the two ranks.
+    assert ckpt["global_step"] == 2 * 5

@@ -39,9 +39,13 @@ class EpochBatchSampler:
     """
 
     def __init__(self, labels: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0,
-                 targets: dict[int, int] | None = None, drop_last: bool = False) -> None:
+                 targets: dict[int, int] | None = None, drop_last: bool = False,
+                 rank: int = 0, world_size: int = 1) -> None:
         self.labels, self.batch_size, self.shuffle = labels, batch_size, shuffle
         self.seed, self.targets, self.drop_last = seed, targets or {}, drop_last
+        # Multi-device training: every process draws the same epoch order (same seed) and
+        # takes every world_size-th batch, the same number on each rank.
+        self.rank, self.world_size = rank, world_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -64,13 +68,17 @@ class EpochBatchSampler:
         idx = self._indices()
         n = len(idx)
         stop = n - n % self.batch_size if self.drop_last else n
-        for s in range(0, stop, self.batch_size):
+        starts = list(range(0, stop, self.batch_size))
+        if self.world_size > 1:
+            starts = starts[self.rank::self.world_size][:len(starts) // self.world_size]
+        for s in starts:
             yield idx[s:s + self.batch_size].tolist()
 
     def __len__(self) -> int:
         n = len(self.labels) + sum(max(0, t - int((self.labels == c).sum()))
                                    for c, t in self.targets.items()) * self.shuffle
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return batches // self.world_size if self.world_size > 1 else batches
 
 
 def stratified_subset(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -174,9 +182,13 @@ class FERDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         images, labels = self.parts[split]
+        # Only training batches are split across devices; every process evaluates the whole
+        # val set, so validation metrics (and selection) are exact, not padded or dropped.
+        world = self.trainer.world_size if self.trainer is not None and shuffle else 1
+        rank = self.trainer.global_rank if world > 1 else 0
         sampler = EpochBatchSampler(
             labels, self.batch_size if shuffle else self.eval_batch_size, shuffle, self.seed,
-            self._oversample_targets() if shuffle else None,
+            self._oversample_targets() if shuffle else None, rank=rank, world_size=world,
         )
         # batch_size=None: the sampler yields whole batches and the dataset slices them.
         return DataLoader(TensorBatches(images, labels), sampler=sampler, batch_size=None,
