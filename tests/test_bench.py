@@ -56,7 +56,7 @@ def test_killed_suite_resumes_to_the_same_records(real_data, tmp_path):
     out = tmp_path / "killed"
     env = {**os.environ, "FER_BENCH_DATA": str(real_data)}
     proc = subprocess.Popen([sys.executable, "-m", "fer_bench.cli", "bench", str(suite_file), "--results",
-                             str(out), "--no-wandb", "--no-progress"], env=env, cwd=REPO,
+                             str(out), "--no-wandb", "--no-progress", "--natural", "none"], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     second = None
     deadline = time.time() + 240
