@@ -175,6 +175,7 @@ def build_natural(src: str | Path, out: str | Path, opts: CropOptions = CropOpti
             _write_png(tmp / rel, crop_face(gray, boxes[0], opts))
             row.update(status="ok", output=rel, reason="largest of several faces" if len(boxes) > 1 else "")
         _write_manifest(tmp / "manifest.csv", rows)
+        _write_samples(tmp, [r["output"] for r in rows if r["status"] == "ok"])
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -190,6 +191,15 @@ def _write_png(path: Path, img: np.ndarray) -> None:
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG", optimize=False)  # no timestamps: byte-stable
     path.write_bytes(buf.getvalue())
+
+
+def _write_samples(root: Path, outputs: list[str], n: int = 96) -> None:
+    """samples.png: up to n crops in manifest order, to look at before trusting the set."""
+    from fer_bench.data.report import sample_grid
+    if outputs:
+        step = max(1, len(outputs) // n)
+        images = torch.from_numpy(np.stack([decode_image(root / o) for o in outputs[::step][:n]]))
+        sample_grid(images, root / "samples.png", cols=16, rows=-(-len(images) // 16))
 
 
 def _write_manifest(path: Path, rows: list[dict]) -> None:

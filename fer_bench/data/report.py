@@ -75,7 +75,7 @@ def _plot_counts(counts: dict[str, list[int]], classes: tuple[str, ...], path: P
     plt.close(fig)
 
 
-def _sample_grid(images: torch.Tensor, path: Path, cols: int = 10, rows: int = 5) -> None:
+def sample_grid(images: torch.Tensor, path: Path, cols: int = 10, rows: int = 5) -> None:
     """A plain image mosaic (no axes), written with PIL: pixels as they are."""
     from PIL import Image
     n = min(len(images), cols * rows)
@@ -99,7 +99,7 @@ def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
         idx = torch.nonzero(train & (data.labels == c)).flatten()
         if len(idx):
             pick = idx[torch.randperm(len(idx), generator=g)[:50]]
-            _sample_grid(data.images[pick], out / f"samples_{name}.png")
+            sample_grid(data.images[pick], out / f"samples_{name}.png")
     blank = blank_mask(data.images)
     dup = duplicate_stats(data)
 
