@@ -24,6 +24,12 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
                    help="image folders without a validation split: fraction of train held out (default 0.1)")
 
 
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--natural", metavar="DIR",
+                   help="built natural set to test on as well (default: $FER_BENCH_NATURAL or data/natural; "
+                        "'none' = off)")
+
+
 def _load_options(a: argparse.Namespace):
     from fer_bench.data.load import LoadOptions
     return LoadOptions(fmt=a.fmt, labels=a.labels, ferplus_path=a.ferplus, contempt=not a.no_contempt,
@@ -168,9 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--accelerator", default="auto", help="auto, cpu or gpu")
     t.add_argument("--devices", type=int, default=1, help="devices for this run (default 1)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
-    t.add_argument("--natural", metavar="DIR",
-                   help="built natural set to test on as well (default: $FER_BENCH_NATURAL or data/natural; "
-                        "'none' = off)")
+    _add_run_options(t)
     _add_load_options(t)
     t.set_defaults(func=cmd_train)
 
@@ -193,9 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--precision", default="auto", help="as for train")
     b.add_argument("--devices", type=int, default=1, help="devices per cell (default 1)")
     b.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
-    b.add_argument("--natural", metavar="DIR",
-                   help="built natural set to test on as well (default: $FER_BENCH_NATURAL or data/natural; "
-                        "'none' = off)")
+    _add_run_options(b)
     b.add_argument("--keep-checkpoints", action="store_true",
                    help="keep each finished cell's checkpoints (default: delete them once its record is written)")
     b.set_defaults(func=cmd_bench)
