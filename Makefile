@@ -10,7 +10,7 @@ SUITE  ?= paper-repro
 
 NATURAL_SRC ?= ../shared/data/natural
 
-.PHONY: natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
+.PHONY: perf natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,3 +58,9 @@ leaderboard:
 
 clean:
 	rm -rf work .pytest_cache .ruff_cache
+
+# Speed measurements (benchmarks/perf/*.py -> results/perf/*.md). Run them on an idle machine.
+perf:
+	$(BIN)/python benchmarks/perf/loading.py $(DATA)
+	$(BIN)/python benchmarks/perf/precision.py
+	$(BIN)/python benchmarks/perf/augment.py
