@@ -64,3 +64,4 @@ perf:
 	$(BIN)/python benchmarks/perf/loading.py $(DATA)
 	$(BIN)/python benchmarks/perf/precision.py
 	$(BIN)/python benchmarks/perf/augment.py
+	$(BIN)/python benchmarks/perf/overhead.py $(DATA)
