@@ -65,3 +65,4 @@ perf:
 	$(BIN)/python benchmarks/perf/precision.py
 	$(BIN)/python benchmarks/perf/augment.py
 	$(BIN)/python benchmarks/perf/overhead.py $(DATA)
+	$(BIN)/python benchmarks/perf/evaluation.py
