@@ -240,3 +240,21 @@ def test_ddp_with_two_cpu_processes(real_data, tmp_path):
     ckpt = torch.load(next((tmp_path / "checkpoints").glob("*/last.ckpt")), map_location="cpu", weights_only=False)
     # 640 images / batch 64 = 10 batches an epoch, 5 on each of the two ranks.
     assert ckpt["global_step"] == 2 * 5
+
+
+def test_sweep_table_pivots_grid_cells_and_picks_by_validation(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 7, 20)
+    runs = tmp_path / "s" / "runs"
+    runs.mkdir(parents=True)
+    for opt, lr, val in [("sgd", 0.01, 0.40), ("sgd", 0.001, 0.45), ("adam", 0.01, 0.55),
+                         ("adam", 0.001, 0.50)]:
+        rec = fake_record("m", 0, labels, labels, val_acc=val)
+        rec["run_id"] = f"m__r__{opt}_{lr}__s0"
+        rec["meta"]["label"] = f"lr={lr}, optimizer={opt}"
+        (runs / f"{rec['run_id']}.json").write_text(json.dumps(rec))
+    md = write_leaderboard(tmp_path / "s", "s", {"sweep": {"model": "m", "rows": "optimizer", "cols": "lr",
+                                                          "title": "Sweep"}}).read_text()
+    assert "## Sweep" in md and "| optimizer | 0.001 | 0.01 |" in md
+    assert "| adam | 50.0 / 100.0 | 55.0 / 100.0 |" in md
+    assert "Best by validation: lr=0.01, optimizer=adam" in md
