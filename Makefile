@@ -66,3 +66,4 @@ perf:
 	$(BIN)/python benchmarks/perf/augment.py
 	$(BIN)/python benchmarks/perf/overhead.py $(DATA)
 	$(BIN)/python benchmarks/perf/evaluation.py
+	$(BIN)/python benchmarks/perf/compile.py
