@@ -261,7 +261,8 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
         "interval half-width (Student t). p: exact McNemar test on per-image predictions of matched seeds "
         f"against the reference row (**{ref['model']} / {ref['recipe']}{' ' + ref['label'] if ref['label'] else ''}**"
         ", best validation accuracy); p < 0.05 = the difference is real on this test set. hflip-TTA: mean of the "
-        "softmax of the image and its mirror. img/s: training (median over seeds); latency: batch 1, median ms.",
+        "softmax of the image and its mirror (khaireddin_vgg's own protocol already averages ten 40x40 crops, "
+        "so its test column is ten-crop TTA). img/s: training (median over seeds); latency: batch 1, median ms.",
         "",
         "| # | model | recipe | test acc | ±95% CI | macro-F1 | seeds | p vs ref | val acc | hflip-TTA acc | "
         "params | MMACs | train img/s | test img/s | latency ms | epochs run / budget |",
