@@ -6,33 +6,14 @@ from __future__ import annotations
 import sys
 import time
 
-import torch
 from _common import time_it, write_report
-from precision import BATCH
-from torch import nn
-
-from fer_bench.models import create_model
+from precision import BATCH, step_fn
 
 EPOCH_IMAGES = 28_709
 
 
 def make_step(name: str, compiled: bool):
-    torch.manual_seed(0)
-    model = create_model(name).train().to(memory_format=torch.channels_last)
-    x = torch.rand(BATCH, 1, 48, 48).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 7, (BATCH,))
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    fwd = torch.compile(model) if compiled else model
-
-    def step():
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            out = fwd(x)
-        loss = loss_fn(out.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return step
+    return step_fn(name, bf16=True, channels_last=True, compiled=compiled)
 
 
 def main(models: list[str]) -> None:

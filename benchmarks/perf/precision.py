@@ -17,7 +17,7 @@ from fer_bench.models import create_model, list_models
 BATCH = 128
 
 
-def step_fn(name: str, bf16: bool, channels_last: bool):
+def step_fn(name: str, bf16: bool, channels_last: bool, compiled: bool = False):
     torch.manual_seed(0)
     model = create_model(name).train()
     x = torch.rand(BATCH, 1, 48, 48)
@@ -27,10 +27,11 @@ def step_fn(name: str, bf16: bool, channels_last: bool):
         x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
+    fwd = torch.compile(model) if compiled else model
 
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(x)
+            out = fwd(x)
         loss = loss_fn(out.float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
