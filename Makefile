@@ -67,3 +67,5 @@ perf:
 	$(BIN)/python benchmarks/perf/overhead.py $(DATA)
 	$(BIN)/python benchmarks/perf/evaluation.py
 	$(BIN)/python benchmarks/perf/compile.py
+	$(BIN)/python benchmarks/perf/resnet50.py
+	$(BIN)/python benchmarks/perf/time_to_accuracy.py

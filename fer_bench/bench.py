@@ -73,7 +73,7 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
             epochs=over.get("epochs"), batch_size=over.get("batch_size"), lr=over.get("lr"),
             optimizer=over.get("optimizer"), pretrained=over.get("pretrained"), precision=precision,
             out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
-            progress=progress, devices=devices, natural=natural,
+            progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
             wandb={"save_dir": str(out), "group": cell.model, "job_type": cell.recipe,
                    "tags": [suite.name]} if use_wandb else None,
             meta={"suite": suite.name, "cell": cell.key, "label": cell.label,

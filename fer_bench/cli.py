@@ -56,6 +56,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
         load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
         devices=a.devices, progress=not a.no_progress, pretrained=a.pretrained, natural=_natural_path(a),
+        observe_test=a.observe_test,
     )
     rec = train(cfg)
     m = rec["metrics"]
@@ -174,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--accelerator", default="auto", help="auto, cpu or gpu")
     t.add_argument("--devices", type=int, default=1, help="devices for this run (default 1)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--observe-test", action="store_true",
+                   help="also score every epoch's weights on PrivateTest, for time-to-accuracy only "
+                        "(stored as observed/test_acc; never used for selection)")
     _add_run_options(t)
     _add_load_options(t)
     t.set_defaults(func=cmd_train)

@@ -262,7 +262,8 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
         f"against the reference row (**{ref['model']} / {ref['recipe']}{' ' + ref['label'] if ref['label'] else ''}**"
         ", best validation accuracy); p < 0.05 = the difference is real on this test set. hflip-TTA: mean of the "
         "softmax of the image and its mirror (khaireddin_vgg's own protocol already averages ten 40x40 crops, "
-        "so its test column is ten-crop TTA). img/s: training (median over seeds); latency: batch 1, median ms.",
+        "so its test column is ten-crop TTA). img/s: training (median over seeds); latency: batch 1, median ms "
+        "(records with latency_ms_batch1_by_precision: the faster of the run precision and fp32).",
         "",
         "| # | model | recipe | test acc | ±95% CI | macro-F1 | seeds | p vs ref | val acc | hflip-TTA acc | "
         "params | MMACs | train img/s | test img/s | latency ms | epochs run / budget |",
@@ -293,9 +294,13 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
                      + " | ".join(f"{100 * r['per_class_f1'][c]:.1f}" for c in classes) + " |")
 
     lines += _natural_section(rows)
+    lines += _time_to_accuracy_section(finished)
 
     for name, spec in (tables or {}).items():
-        lines += _sweep_table(name, spec, rows)
+        if "suite" in spec:
+            lines += _comparison_table(spec, ref, suite_dir.parent / spec["suite"] / "runs")
+        else:
+            lines += _sweep_table(name, spec, rows)
 
     lines += ["", "## Confusion matrices and training curves", ""]
     for r in rows:
@@ -321,6 +326,44 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
     atomic_write(md, lambda f: f.write("\n".join(lines) + "\n"))
     _write_csv(rows, suite_dir / "leaderboard.csv", classes)
     return md
+
+
+def time_to_accuracy(curves: list[dict], target: float, monitor: str = "val/acc") -> dict | None:
+    """When the run first reached `target` PrivateTest accuracy *with the checkpoint it would
+    have selected by then*: after each epoch the selected one is the first best `monitor` so far
+    (as ModelCheckpoint keeps it), scored by its observed/test_acc. None when never reached.
+    Needs curves recorded with observe_test; elapsed_seconds excludes the observation itself."""
+    best_val, selected = -math.inf, None
+    for c in curves:
+        if "observed/test_acc" not in c or monitor not in c:
+            return None
+        if c[monitor] > best_val:
+            best_val, selected = c[monitor], c
+        if selected["observed/test_acc"] >= target:
+            return {"seconds": c["elapsed_seconds"], "epoch": c["epoch"], "selected_epoch": selected["epoch"],
+                    "test_acc": selected["observed/test_acc"]}
+    return None
+
+
+def _time_to_accuracy_section(records: list[dict], targets: tuple[float, ...] = (0.60, 0.65, 0.70)) -> list[str]:
+    observed = [r for r in records if r["curves"] and "observed/test_acc" in r["curves"][0]]
+    if not observed:
+        return []
+    lines = ["", "## Time to accuracy (2-core wall clock)", "",
+             "Training wall time (validation included, the observation itself excluded) until the checkpoint "
+             "selected on PublicTest so far first scores the target on PrivateTest. The per-epoch PrivateTest "
+             "scores are observed only (`observe_test`); nothing was selected or stopped on them. They use the "
+             "per-epoch validation's evaluation (centre crop + mirror for crop models), so for ten-crop models "
+             "they are a little below the final ten-crop numbers.", "",
+             "| run | " + " | ".join(f"to {100 * t:.0f}%" for t in targets) + " | epochs |",
+             "|---|" + "---:|" * (len(targets) + 1)]
+    for r in sorted(observed, key=lambda r: r["run_id"]):
+        cells = []
+        for t in targets:
+            hit = time_to_accuracy(r["curves"], t, r["selection"]["monitor"])
+            cells.append(f"{hit['seconds'] / 60:.1f} min (epoch {hit['epoch'] + 1})" if hit else "not reached")
+        lines.append(f"| `{r['run_id']}` | " + " | ".join(cells) + f" | {len(r['curves'])} |")
+    return lines
 
 
 TOLERANCE = 0.01  # one accuracy point: closer than this counts as reproduced
@@ -414,6 +457,29 @@ def _sweep_table(name: str, spec: dict, rows: list[dict]) -> list[str]:
     out += ["", f"Best by validation: {best['label']} (val {100 * best['val_acc']:.2f}%, "
             f"test {100 * best['test_acc']:.2f}%)."]
     return out
+
+
+def _comparison_table(spec: dict, ref: dict, other_runs: Path) -> list[str]:
+    """This suite's reference row against every row of another suite (e.g. the papers' models),
+    with McNemar p on matched seeds: does the best recipe beat them, and is it real?"""
+    finished, _ = load_records(other_runs)
+    title = spec.get("title", f"Against {other_runs.parent.name}")
+    if not finished:
+        return ["", f"## {title}", "", f"No finished records in `{other_runs}` yet."]
+    others = [r for r in aggregate(finished) if not r["label"]]   # sweep points are not models
+    paired_p_values(others, ref)
+    lines = ["", f"## {title}", "",
+             f"PrivateTest accuracy, mean over seeds (records in `{other_runs}`), against this suite's reference "
+             f"row **{ref['model']} / {ref['recipe']}** ({100 * ref['test_acc']:.2f}%, {ref['n']} seeds). "
+             "p: exact McNemar on per-image predictions of matched seeds.", "",
+             "| model | recipe | test acc | seeds | this suite's ref minus it (points) | p |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in others:
+        lines.append(f"| {r['model']} | {r['recipe']} | {_pm(r['test_acc'], r['test_acc_std'])} | {r['n']} | "
+                     f"{100 * (ref['test_acc'] - r['test_acc']):+.2f} | {_fmt(r['p_vs_ref'], '.3g')} |")
+    beaten = [r for r in others if ref["test_acc"] > r["test_acc"]]
+    lines += ["", f"The reference row's mean is above {len(beaten)} of {len(others)} rows."]
+    return lines
 
 
 def _write_csv(rows: list[dict], path: Path, classes: list[str]) -> None:

@@ -34,6 +34,8 @@ class FERClassifier(L.LightningModule):
         self.test_metrics = make_metrics(num_classes)
         self.test_probs: list[torch.Tensor] = []
         self.test_probs_flip: list[torch.Tensor] = []
+        self._loss_sum = torch.zeros(())
+        self._seen = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -42,10 +44,24 @@ class FERClassifier(L.LightningModule):
         x, y = batch
         logits = self(x)
         loss = self.loss_fn(logits.float(), y)
+        # Epoch sums on the device instead of self.log every step: Lightning's per-step logging
+        # walks its result collection each call, a measured cost for the smallest models
+        # (benchmarks/perf/overhead.py); no host sync either way.
+        self._loss_sum += loss.detach() * len(y)
+        self._seen += len(y)
         self.train_acc.update(logits.detach(), y)
-        self.log("train/loss", loss.detach(), on_step=False, on_epoch=True, batch_size=len(y))
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._seen = 0
+        self.train_acc.reset()
+
+    def epoch_train_metrics(self) -> dict[str, torch.Tensor]:
+        """Mean training loss and accuracy of the epoch so far (this process's batches)."""
+        if not self._seen:
+            return {}
+        return {"train/loss": self._loss_sum / self._seen, "train/acc": self.train_acc.compute()}
 
     def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], metrics, prefix: str) -> torch.Tensor:
         x, y = batch
@@ -75,16 +91,16 @@ class FERClassifier(L.LightningModule):
         x, y = batch
         return self(x).float().softmax(1).cpu(), y.cpu()
 
-    def on_test_epoch_start(self) -> None:
-        self.test_probs, self.test_probs_flip = [], []
-
     def on_test_epoch_end(self) -> None:
         self._log_metrics(self.test_metrics, "test")
 
     def on_train_epoch_end(self) -> None:
-        loss = self.trainer.callback_metrics.get("train/loss")
-        if loss is not None and not torch.isfinite(loss):
-            raise DivergedError(f"training diverged: train loss is {float(loss)} in epoch {self.current_epoch}")
+        m = self.epoch_train_metrics()
+        if m:
+            self.log_dict(m, sync_dist=True)
+            if not torch.isfinite(m["train/loss"]):
+                raise DivergedError(f"training diverged: train loss is {float(m['train/loss'])} "
+                                    f"in epoch {self.current_epoch}")
 
     def _log_metrics(self, metrics, prefix: str) -> None:
         values = metrics.compute()
@@ -94,8 +110,20 @@ class FERClassifier(L.LightningModule):
         self.log(f"{prefix}/f1_macro", values["f1_macro"])
         metrics.reset()
 
+    def on_validation_epoch_start(self) -> None:
+        # Models that average crops at evaluation (ten-crop) may validate on fewer crops while
+        # fitting, to spend the time on training; the selected checkpoint is scored in full.
+        fast = self.recipe.get("fit_val_crops")
+        if hasattr(self.model, "eval_crops") and fast:
+            self.model.eval_crops = fast if self.trainer.state.fn == "fit" else type(self.model).eval_crops
+
+    def on_test_epoch_start(self) -> None:
+        self.test_probs, self.test_probs_flip = [], []
+        if hasattr(self.model, "eval_crops"):
+            self.model.eval_crops = type(self.model).eval_crops
+
     def configure_optimizers(self):
-        return build_optimizers(self.model, self.recipe)
+        return build_optimizers(self.model, self.recipe, total_steps=self.trainer.estimated_stepping_batches)
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -108,7 +136,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": ps, "weight_decay": wd} for wd, ps in groups.items()]
 
 
-def build_optimizers(model: nn.Module, recipe: dict):
+def build_optimizers(model: nn.Module, recipe: dict, total_steps: int | None = None):
     name, lr, wd = recipe["optimizer"], recipe["lr"], recipe.get("weight_decay", 0.0)
     params = param_groups(model, wd)
     fused = {"fused": True} if torch.cuda.is_available() else {}
@@ -140,4 +168,12 @@ def build_optimizers(model: nn.Module, recipe: dict):
         s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe["epochs"],
                                                        eta_min=sched.get("min_lr", 0.0))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "epoch"}}
+    if kind == "onecycle":
+        # Per-step warm-up then cosine annealing to ~0 (Smith & Topin 2019): the schedule that
+        # gets furthest in a fixed, short budget; momentum cycling off (SGD keeps its own).
+        s = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=lr, total_steps=int(total_steps), pct_start=sched.get("pct_start", 0.25),
+            div_factor=sched.get("div_factor", 25.0), final_div_factor=sched.get("final_div_factor", 1e4),
+            cycle_momentum=False)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "step"}}
     raise ValueError(f"unknown schedule {kind!r}")

@@ -46,6 +46,7 @@ class Suite:
     defaults: dict = field(default_factory=dict)
     cells: list[Cell] = field(default_factory=list)
     tables: dict = field(default_factory=dict)   # extra tables, e.g. {"sweep": {...}}
+    observe_test: bool = False  # record per-epoch test accuracy (time-to-accuracy; never selects)
 
     def shard(self, spec: str | None) -> list[Cell]:
         """Cells of shard 'i/n' (0-based): every n-th cell in a fixed order, so any number of
@@ -94,6 +95,7 @@ def load_suite(path: str | Path) -> Suite:
         data=_typed(f"{path}: data", raw.get("data", {}), DATA_KEYS),
         defaults=_typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES),
         tables=raw.get("tables", {}) or {},
+        observe_test=bool(raw.get("observe_test", False)),
     )
     seen = set()
     for n, entry in enumerate(raw["cells"]):

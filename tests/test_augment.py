@@ -60,3 +60,19 @@ def test_zoom_in_enlarges_a_centred_square():
     cfg = AugmentConfig(zoom=0.5, fill="zeros")
     areas = [float(augment(x, cfg, torch.Generator().manual_seed(s)).sum()) for s in range(20)]
     assert min(areas) < 64 < max(areas)   # zoom factors on both sides of 1
+
+
+def test_random_erasing_zeroes_one_rectangle_in_about_p_of_the_images():
+    x = torch.full((2000, 1, 48, 48), 0.5)
+    y = augment(x, AugmentConfig(erase=0.5), torch.Generator().manual_seed(0))
+    zero = y == 0
+    erased = zero.flatten(1).any(1)
+    assert 0.45 < erased.float().mean() < 0.55
+    assert torch.equal(y[~erased], x[~erased])            # the others are untouched
+    frac = zero[erased].flatten(1).float().mean(1)
+    assert frac.min() >= 1 / (48 * 48) and frac.max() <= 0.34 and 0.12 < frac.mean() < 0.22
+    # One axis-aligned rectangle: the zero pixels fill their bounding box exactly.
+    for img in zero[erased][:50, 0]:
+        rows, cols = img.any(1).nonzero(), img.any(0).nonzero()
+        box = img[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+        assert box.all() and box.sum() == img.sum()

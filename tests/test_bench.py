@@ -220,6 +220,18 @@ def test_leaderboard_numbers_match_a_hand_computation(tmp_path):
     assert f"test accuracy {100 * ens:.2f}%" in md
     assert (tmp_path / "s" / "plots" / "confusion_a__r.png").exists()
 
+    # A second suite compared against this one: its reference row minus each row, McNemar on matched seeds.
+    best = tmp_path / "best" / "runs"
+    best.mkdir(parents=True)
+    for seed in range(2):
+        (best / f"z__r__s{seed}.json").write_text(json.dumps(fake_record("z", seed, labels, labels, val_acc=0.9)))
+    write_leaderboard(tmp_path / "best", "best", {"papers": {"title": "Against s", "suite": "s"}})
+    md = (tmp_path / "best" / "LEADERBOARD.md").read_text()
+    wrong_a = sum(int((preds_of[("a", seed)] != labels).sum()) for seed in range(2))  # z is always right
+    assert f"| a | r | {100 * a.mean():.2f} ± {100 * a.std(ddof=1):.2f} | 3 | {100 * (1 - a.mean()):+.2f} | " \
+        f"{mcnemar_p(wrong_a, 0):.3g} |" in md
+    assert "above 2 of 2 rows" in md
+
 
 def test_mcnemar_small_cases():
     assert mcnemar_p(0, 0) == 1.0

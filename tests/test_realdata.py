@@ -71,3 +71,17 @@ def test_data_report_cli_writes_markdown_and_pngs(real_data, tmp_path, capsys):
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert "class_counts.png" in pngs and len(pngs) == 8
     assert all((out / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def test_observing_the_test_split_changes_nothing_in_training(real_data, tmp_path):
+    plain = small_run(real_data, tmp_path, "plain", epochs=2)
+    seen = small_run(real_data, tmp_path, "seen", epochs=2, observe_test=True)
+    strip = ("observed/test_acc", "elapsed_seconds")
+    assert [{k: v for k, v in c.items() if k not in strip} for c in seen["curves"]] == \
+        [{k: v for k, v in c.items() if k not in strip} for c in plain["curves"]]
+    assert seen["metrics"] == plain["metrics"] and seen["selection"] == plain["selection"]
+    # The observation is the selected-epoch weights' test accuracy, in the same evaluation mode.
+    best = seen["selection"]["best_epoch"]
+    observed = next(c["observed/test_acc"] for c in seen["curves"] if c["epoch"] == best)
+    assert abs(observed - seen["metrics"]["test"]["accuracy"]) < 1e-9
+    assert all(c["elapsed_seconds"] > 0 for c in seen["curves"])

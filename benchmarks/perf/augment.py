@@ -11,18 +11,17 @@ from _common import time_it, write_report
 from precision import BATCH, step_fn
 
 from fer_bench.data.augment import augment, to_float
-from fer_bench.models import list_models
+from fer_bench.models import get_card, list_models
 from fer_bench.recipes import RECIPES
 
 
 def main() -> None:
     images = torch.randint(0, 256, (28709, 48, 48), dtype=torch.uint8)
     g = torch.Generator().manual_seed(0)
-    fastest, best = None, 0.0
-    for name in list_models():
-        ips = BATCH / time_it(step_fn(name, bf16=True, channels_last=True), warmup=2, repeats=5, min_seconds=1.0)
-        if ips > best:
-            fastest, best = name, ips
+    model_ips = {name: BATCH / time_it(step_fn(name, bf16=True, channels_last=True), warmup=2, repeats=5,
+                                       min_seconds=1.0) for name in list_models()}
+    fastest = max(model_ips, key=model_ips.get)
+    best = model_ips[fastest]
     rows = []
     for r in sorted(RECIPES.values(), key=lambda r: r.name):
         idx = torch.randint(0, len(images), (BATCH,))
@@ -31,15 +30,46 @@ def main() -> None:
             x = to_float(images[idx])
             return augment(x, cfg, g).contiguous(memory_format=torch.channels_last)
         ips = BATCH / time_it(batch, warmup=3, repeats=20, min_seconds=1.0)
-        on = [k for k, v in r.augment.to_dict().items() if v and k != "fill"]
+        on = active(r.augment)
+        users = [m for m in model_ips if get_card(m).recipe == r.name]
+        own = max((model_ips[m] for m in users), default=None)
         rows.append([r.name, ", ".join(on) or "none", f"{ips:,.0f}", f"{ips / best:.1f}x",
-                     "yes" if ips / best >= 10 else "no"])
+                     "yes" if ips / best >= 10 else "no",
+                     f"{ips / own:.0f}x ({', '.join(users)})" if own else "– (no model's default)"])
         print(rows[-1], file=sys.stderr, flush=True)
+    richest = max(RECIPES.values(), key=lambda r: len(active(r.augment))).augment
+    notes = profile_notes(images, richest, g)
     write_report("augment", "Data pipeline: augmented batches vs model consumption",
                  f"Images per second through slicing + float conversion + each recipe's batched augmentation "
                  f"(batch {BATCH}, CPU, same process), against the fastest registered model's training step "
                  f"({fastest}: {best:,.0f} img/s, bf16 + channels_last) measured in this run.",
-                 ["recipe", "augmentation", "augmented img/s", "ratio to fastest model", ">= 10x"], rows)
+                 ["recipe", "augmentation", "augmented img/s", "ratio to fastest model", ">= 10x",
+                  "ratio to the models whose recipe it is"], rows, notes)
+
+
+def active(cfg) -> list[str]:
+    return [k for k, v in cfg.to_dict().items() if v and k != "fill"]
+
+
+def profile_notes(images: torch.Tensor, cfg, g: torch.Generator, steps: int = 200) -> list[str]:
+    """Where the time of one augmented batch goes (torch.profiler, self CPU time per op)."""
+    from torch.profiler import ProfilerActivity, profile
+    idx = torch.randint(0, len(images), (BATCH,))
+    for _ in range(10):
+        augment(to_float(images[idx]), cfg, g)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            augment(to_float(images[idx]), cfg, g).contiguous(memory_format=torch.channels_last)
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in events)
+    lines = ["", f"Profile of the richest augmentation ({', '.join(active(cfg))}), {steps} batches of {BATCH} "
+             "under torch.profiler: self CPU time per op, "
+             f"{total / steps / 1000:.2f} ms a batch in all (profiler overhead included).", "",
+             "| op | calls / batch | ms / batch | share |", "|---|---:|---:|---:|"]
+    for e in events[:10]:
+        lines.append(f"| `{e.key}` | {e.count / steps:.0f} | {e.self_cpu_time_total / steps / 1000:.3f} | "
+                     f"{100 * e.self_cpu_time_total / total:.1f}% |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ from fer_bench.models import create_model, list_models
 BATCH = 128
 
 
-def step_fn(name: str, bf16: bool, channels_last: bool, compiled: bool = False):
+def step_fn(name: str, bf16: bool, channels_last: bool, compiled: bool = False, batch: int = BATCH):
     torch.manual_seed(0)
     model = create_model(name).train()
-    x = torch.rand(BATCH, 1, 48, 48)
-    y = torch.randint(0, 7, (BATCH,))
+    x = torch.rand(batch, 1, 48, 48)
+    y = torch.randint(0, 7, (batch,))
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)

@@ -8,6 +8,7 @@ augmentation on CPU and CUDA.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -26,6 +27,7 @@ class AugmentConfig:
     shear: float = 0.0            # degrees, like Keras' shear_range (keras-preprocessing >= 1.0.6)
     brightness: tuple[float, float] | None = None  # multiplicative factor range
     fill: str = "border"          # grid_sample padding: border (= Keras 'nearest'), zeros, reflection
+    erase: float = 0.0            # random erasing probability (Zhong et al. 2017; torchvision's ranges)
 
     @property
     def geometric(self) -> bool:
@@ -33,7 +35,7 @@ class AugmentConfig:
 
     @property
     def active(self) -> bool:
-        return self.geometric or self.hflip or self.vflip or self.brightness is not None
+        return self.geometric or self.hflip or self.vflip or self.brightness is not None or self.erase > 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,7 +87,29 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Te
         lo, hi = cfg.brightness
         factor = _uniform(b, lo, hi, g).to(device=x.device, dtype=x.dtype).view(b, 1, 1, 1)
         x = (x * factor).clamp_(0.0, 1.0)
+    if cfg.erase > 0:
+        x = random_erase(x, cfg.erase, g)
     return x
+
+
+def random_erase(x: torch.Tensor, p: float, g: torch.Generator,
+                 area: tuple[float, float] = (0.02, 0.33), ratio: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+    """Zero one random rectangle per image with probability p, as torchvision's RandomErasing
+    (area fraction and log-uniform aspect ratio from the same ranges), for a whole batch at once.
+    Rectangles that would not fit are clipped to the image instead of re-drawn."""
+    b, _, h, w = x.shape
+    a = _uniform(b, *area, g) * h * w
+    r = torch.exp(_uniform(b, math.log(ratio[0]), math.log(ratio[1]), g))
+    eh = (a * r).sqrt().round().clamp(1, h)
+    ew = (a / r).sqrt().round().clamp(1, w)
+    top = (torch.rand(b, generator=g) * (h - eh + 1)).floor()
+    left = (torch.rand(b, generator=g) * (w - ew + 1)).floor()
+    on = torch.rand(b, generator=g) < p
+    rows = torch.arange(h).view(1, h, 1)
+    cols = torch.arange(w).view(1, 1, w)
+    box = ((rows >= top.view(b, 1, 1)) & (rows < (top + eh).view(b, 1, 1))
+           & (cols >= left.view(b, 1, 1)) & (cols < (left + ew).view(b, 1, 1)) & on.view(b, 1, 1))
+    return x.masked_fill(box.unsqueeze(1).to(x.device, non_blocking=True), 0.0)
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

@@ -209,9 +209,13 @@ class FERDataModule(L.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: tuple[torch.Tensor, torch.Tensor],
                                 dataloader_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.prepare(batch, train=self.trainer is not None and self.trainer.training)
+
+    def prepare(self, batch: tuple[torch.Tensor, torch.Tensor], train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 batch on its device -> float model input (augmented when training)."""
         images, labels = batch
         x = to_float(images)
-        if self.trainer is not None and self.trainer.training:
+        if train:
             x = augment(x, self.augment_cfg, self.aug_gen)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)

@@ -34,6 +34,7 @@ CARD = ModelCard(
 
 class KhaireddinVGG(nn.Module):
     crop = 40
+    eval_crops = 10   # 10 = their ten-crop protocol; 2 = centre crop and its mirror (fast validation)
 
     def __init__(self, num_classes: int = 7, in_chans: int = 1, drop: float = 0.2) -> None:
         super().__init__()
@@ -61,6 +62,10 @@ class KhaireddinVGG(nn.Module):
         if self.training:
             return self.forward_crops(random_crop(x, self.crop))
         b = x.shape[0]
+        if self.eval_crops == 2:
+            o = (x.shape[-1] - self.crop) // 2
+            centre = x[..., o:o + self.crop, o:o + self.crop]
+            return self.forward_crops(torch.cat([centre, centre.flip(-1)])).view(2, b, -1).mean(0)
         return self.forward_crops(ten_crop(x, self.crop)).view(10, b, -1).mean(0)
 
 

@@ -1,0 +1,58 @@
+"""What limits ResNet50 at 48x48 on this CPU, and what helps: training-step throughput of
+sahi_resnet50 in layout x precision x batch variants, side by side in one run, then a
+torch.profiler breakdown of the suite's default step (bf16-mixed + channels_last, batch 128)."""
+
+from __future__ import annotations
+
+import sys
+
+from _common import time_it, write_report
+from precision import step_fn
+
+NAME = "sahi_resnet50"
+VARIANTS = [  # (label, bf16, channels_last, batch)
+    ("fp32 NCHW, batch 128 (baseline)", False, False, 128),
+    ("bf16 NCHW, batch 128", True, False, 128),
+    ("bf16 channels_last, batch 128 (suite default)", True, True, 128),
+    ("bf16 channels_last, batch 256", True, True, 256),
+    ("bf16 channels_last, batch 512", True, True, 512),
+    ("fp32 NCHW, batch 512", False, False, 512),
+]
+
+
+def profile_rows(steps: int = 6) -> tuple[list[list[str]], float]:
+    from torch.profiler import ProfilerActivity, profile
+    step = step_fn(NAME, bf16=True, channels_last=True)
+    for _ in range(2):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in events)
+    rows = [[f"`{e.key}`", f"{e.count / steps:.0f}", f"{e.self_cpu_time_total / steps / 1000:.1f}",
+             f"{100 * e.self_cpu_time_total / total:.1f}%"] for e in events[:12]]
+    return rows, total / steps / 1000
+
+
+def main() -> None:
+    rows, base = [], None
+    for label, bf16, cl, batch in VARIANTS:
+        ips = batch / time_it(step_fn(NAME, bf16=bf16, channels_last=cl, batch=batch), warmup=2, repeats=4,
+                              min_seconds=3.0)
+        base = base or ips
+        rows.append([label, f"{ips:,.0f}", f"{ips / base:.2f}x"])
+        print(rows[-1], file=sys.stderr, flush=True)
+    prof, ms = profile_rows()
+    notes = ["", f"Profile of the suite's default step (bf16-mixed + channels_last, batch 128; {ms:.0f} ms a step "
+             "under the profiler): self CPU time per op, top 12.", "",
+             "| op | calls / step | ms / step | share |", "|---|---:|---:|---:|",
+             *("| " + " | ".join(r) + " |" for r in prof)]
+    write_report("resnet50", "ResNet50 at 48x48: what limits it, what helps",
+                 f"Training images per second of {NAME} (timm resnet50, 1-channel stem, 48x48 input) per variant, "
+                 "median step time; ratio against fp32 NCHW at batch 128.",
+                 ["variant", "img/s", "ratio"], rows, notes)
+
+
+if __name__ == "__main__":
+    main()
