@@ -17,15 +17,17 @@ def make_metrics(num_classes: int) -> MetricCollection:
     """Accuracy, macro-F1, per-class precision / recall / F1 and the confusion matrix.
 
     All share one set of stat-score states (torchmetrics compute groups), so an update
-    per batch is a few bincounts, with no host sync.
+    per batch is a few bincounts. Argument validation is off: it calls torch.unique on every
+    update (a host sync), and the labels come from readers that already rejected bad ones.
     """
+    kw = {"validate_args": False}
     return MetricCollection({
-        "acc": MulticlassAccuracy(num_classes, average="micro"),
-        "f1_macro": MulticlassF1Score(num_classes, average="macro"),
-        "precision": MulticlassPrecision(num_classes, average=None),
-        "recall": MulticlassRecall(num_classes, average=None),
-        "f1": MulticlassF1Score(num_classes, average=None),
-        "confusion": MulticlassConfusionMatrix(num_classes),
+        "acc": MulticlassAccuracy(num_classes, average="micro", **kw),
+        "f1_macro": MulticlassF1Score(num_classes, average="macro", **kw),
+        "precision": MulticlassPrecision(num_classes, average=None, **kw),
+        "recall": MulticlassRecall(num_classes, average=None, **kw),
+        "f1": MulticlassF1Score(num_classes, average=None, **kw),
+        "confusion": MulticlassConfusionMatrix(num_classes, validate_args=False),
     })
 
 

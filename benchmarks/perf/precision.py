@@ -17,7 +17,8 @@ from fer_bench.models import create_model, list_models
 BATCH = 128
 
 
-def step_fn(name: str, bf16: bool, channels_last: bool, compiled: bool = False, batch: int = BATCH):
+def step_fn(name: str, bf16: bool, channels_last: bool, compiled: bool = False, batch: int = BATCH,
+            fused: bool = False):
     torch.manual_seed(0)
     model = create_model(name).train()
     x = torch.rand(batch, 1, 48, 48)
@@ -25,7 +26,7 @@ def step_fn(name: str, bf16: bool, channels_last: bool, compiled: bool = False, 
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, **({"fused": True} if fused else {}))
     loss_fn = nn.CrossEntropyLoss()
     fwd = torch.compile(model) if compiled else model
 

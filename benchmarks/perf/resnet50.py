@@ -10,19 +10,20 @@ from _common import time_it, write_report
 from precision import step_fn
 
 NAME = "sahi_resnet50"
-VARIANTS = [  # (label, bf16, channels_last, batch)
-    ("fp32 NCHW, batch 128 (baseline)", False, False, 128),
-    ("bf16 NCHW, batch 128", True, False, 128),
-    ("bf16 channels_last, batch 128 (suite default)", True, True, 128),
-    ("bf16 channels_last, batch 256", True, True, 256),
-    ("bf16 channels_last, batch 512", True, True, 512),
-    ("fp32 NCHW, batch 512", False, False, 512),
+VARIANTS = [  # (label, bf16, channels_last, batch, fused SGD)
+    ("fp32 NCHW, batch 128 (baseline)", False, False, 128, False),
+    ("bf16 NCHW, batch 128", True, False, 128, False),
+    ("bf16 channels_last, batch 128", True, True, 128, False),
+    ("bf16 channels_last, batch 128, fused SGD (suite default)", True, True, 128, True),
+    ("bf16 channels_last, batch 256, fused SGD", True, True, 256, True),
+    ("bf16 channels_last, batch 512, fused SGD", True, True, 512, True),
+    ("fp32 NCHW, batch 512", False, False, 512, False),
 ]
 
 
 def profile_rows(steps: int = 6) -> tuple[list[list[str]], float]:
     from torch.profiler import ProfilerActivity, profile
-    step = step_fn(NAME, bf16=True, channels_last=True)
+    step = step_fn(NAME, bf16=True, channels_last=True, fused=True)
     for _ in range(2):
         step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -37,15 +38,15 @@ def profile_rows(steps: int = 6) -> tuple[list[list[str]], float]:
 
 def main() -> None:
     rows, base = [], None
-    for label, bf16, cl, batch in VARIANTS:
-        ips = batch / time_it(step_fn(NAME, bf16=bf16, channels_last=cl, batch=batch), warmup=2, repeats=4,
+    for label, bf16, cl, batch, fused in VARIANTS:
+        ips = batch / time_it(step_fn(NAME, bf16=bf16, channels_last=cl, batch=batch, fused=fused), warmup=2, repeats=8,
                               min_seconds=3.0)
         base = base or ips
         rows.append([label, f"{ips:,.0f}", f"{ips / base:.2f}x"])
         print(rows[-1], file=sys.stderr, flush=True)
     prof, ms = profile_rows()
-    notes = ["", f"Profile of the suite's default step (bf16-mixed + channels_last, batch 128; {ms:.0f} ms a step "
-             "under the profiler): self CPU time per op, top 12.", "",
+    notes = ["", "Profile of the suite's default step (bf16-mixed + channels_last, fused SGD, batch 128; "
+             f"{ms:.0f} ms a step under the profiler): self CPU time per op, top 12.", "",
              "| op | calls / step | ms / step | share |", "|---|---:|---:|---:|",
              *("| " + " | ".join(r) + " |" for r in prof)]
     write_report("resnet50", "ResNet50 at 48x48: what limits it, what helps",
