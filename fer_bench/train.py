@@ -80,8 +80,22 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return "bf16-mixed" if cpu_supports_bf16() else "32-true"
 
 
+def code_version() -> dict | None:
+    """The fer-bench commit that made a record (and whether the tree had local changes)."""
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "fer_bench"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "local_changes": bool(dirty)}
+
+
 def environment() -> dict:
-    """Package versions and hardware, for the run record."""
+    """Package versions, hardware and code version, for the run record."""
     pkgs = {}
     for p in ("torch", "torchvision", "lightning", "torchmetrics", "timm", "numpy", "wandb"):
         try:
@@ -98,6 +112,7 @@ def environment() -> dict:
         pass
     return {
         "python": platform.python_version(),
+        "fer_bench": code_version(),
         "packages": pkgs,
         "hardware": {
             "cpu": cpu,

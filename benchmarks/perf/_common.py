@@ -51,3 +51,22 @@ def write_report(name: str, title: str, intro: str, header: list[str], rows: lis
     atomic_write(path, lambda f: f.write("\n".join(lines) + "\n"))
     print("\n".join(lines), file=sys.stderr)
     return path
+
+
+def profile_ops(fn: Callable[[], object], steps: int, warmup: int = 3, top: int = 10,
+                per: str = "step") -> tuple[list[str], float, list]:
+    """torch.profiler over `steps` calls of fn: a markdown table of the top ops by self CPU time,
+    the milliseconds per call under the profiler, and the raw events (sorted, largest first)."""
+    from torch.profiler import ProfilerActivity, profile
+    for _ in range(warmup):
+        fn()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            fn()
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in events)
+    table = [f"| op | calls / {per} | ms / {per} | share |", "|---|---:|---:|---:|"]
+    table += [f"| `{e.key}` | {e.count / steps:.0f} | {e.self_cpu_time_total / steps / 1000:.3f} | "
+              f"{100 * e.self_cpu_time_total / total:.1f}% |" for e in events[:top]]
+    return table, total / steps / 1000, events
+

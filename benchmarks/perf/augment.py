@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 import torch
-from _common import time_it, write_report
+from _common import profile_ops, time_it, write_report
 from precision import BATCH, step_fn
 
 from fer_bench.data.augment import augment, to_float
@@ -53,24 +53,13 @@ def active(cfg) -> list[str]:
 
 def profile_notes(images: torch.Tensor, cfg, g: torch.Generator, steps: int = 200) -> list[str]:
     """Where the time of one augmented batch goes (torch.profiler, self CPU time per op)."""
-    from torch.profiler import ProfilerActivity, profile
     idx = torch.randint(0, len(images), (BATCH,))
-    for _ in range(10):
-        augment(to_float(images[idx]), cfg, g)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(steps):
-            augment(to_float(images[idx]), cfg, g).contiguous(memory_format=torch.channels_last)
-    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
-    total = sum(e.self_cpu_time_total for e in events)
-    lines = ["", f"Profile of the richest augmentation ({', '.join(active(cfg))}), {steps} batches of {BATCH} "
-             "under torch.profiler: self CPU time per op, "
-             f"{total / steps / 1000:.2f} ms a batch in all (profiler overhead included).", "",
-             "| op | calls / batch | ms / batch | share |", "|---|---:|---:|---:|"]
-    for e in events[:10]:
-        lines.append(f"| `{e.key}` | {e.count / steps:.0f} | {e.self_cpu_time_total / steps / 1000:.3f} | "
-                     f"{100 * e.self_cpu_time_total / total:.1f}% |")
-    return lines
-
+    table, ms, _ = profile_ops(
+        lambda: augment(to_float(images[idx]), cfg, g).contiguous(memory_format=torch.channels_last), steps,
+        warmup=10, per="batch")
+    return ["", f"Profile of the richest augmentation ({', '.join(active(cfg))}), {steps} batches of {BATCH} "
+            f"under torch.profiler: self CPU time per op, {ms:.2f} ms a batch in all (profiler overhead "
+            "included).", "", *table]
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -87,11 +88,39 @@ def main(data: str, pairs: list[tuple[str, str]]) -> None:
         rows.append([model, recipe_name, f"{hand:,.0f} / {hand2:,.0f}", f"{suite:,.0f}", f"{suite / ref:.3f}",
                      "yes" if suite / ref >= 0.95 else "no"])
         print(rows[-1], file=sys.stderr, flush=True)
+    notes = []
+    for (model, recipe_name), row in zip(pairs, rows):
+        if row[-1] == "no":
+            notes += framework_profile(model, replace(get_recipe(recipe_name), schedule=None, early_stopping=None),
+                                       data)
     write_report("overhead", "Framework overhead: the suite's training epoch vs a hand-written loop",
                  f"Training images per second over one epoch of {N_TRAIN:,} real FER-2013 images (the second of two "
                  "epochs; the first warms up), bf16-mixed + channels_last, the recipe's batch size and augmentation, "
                  "same batch order. The hand loop ran before and after the suite's epoch; ratio = suite / their mean.",
-                 ["model", "recipe", "hand loop img/s (before / after)", "suite img/s", "ratio", ">= 0.95"], rows)
+                 ["model", "recipe", "hand loop img/s (before / after)", "suite img/s", "ratio", ">= 0.95"], rows,
+                 notes)
+
+
+def framework_profile(model: str, recipe, data: str, top: int = 12) -> list[str]:
+    """cProfile of the suite's epoch for a model below the goal: which Python functions (not
+    kernels) take the time the hand loop does not spend."""
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.enable()
+    suite_epoch(model, recipe, data)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    total = sum(v[2] for v in stats.stats.values())   # tottime: every function's own time
+    rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top]
+    lines = ["", f"**{model}** below 0.95: cProfile of the suite's two epochs (own time per function, "
+             f"{total:.1f} s in all, profiler overhead included). Torch kernels appear as built-in methods; "
+             "everything else in Python is the framework's per-step cost.", "",
+             "| function | calls | own s | share |", "|---|---:|---:|---:|"]
+    for (file, line, fn), (_, ncalls, tottime, _, _) in rows:
+        where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if line else "built-in"
+        lines.append(f"| `{fn}` ({where}) | {ncalls} | {tottime:.2f} | {100 * tottime / total:.1f}% |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 import torch
-from _common import time_it, write_report
+from _common import profile_ops, time_it, write_report
 from torch import nn
 
 from fer_bench.models import create_model, list_models
@@ -51,14 +51,29 @@ def main(models: list[str]) -> None:
         rows.append([name, f"{fp32:,.0f}", f"{bf16:,.0f}", f"{bf16_cl:,.0f}", f"{bf16_cl / fp32:.2f}x",
                      "yes" if bf16_cl / fp32 >= 2.5 else "no"])
         print(rows[-1], file=sys.stderr, flush=True)
+    notes = []
+    for row in rows:
+        if row[-1] == "no":
+            notes += op_profile(row[0])
     write_report(
         "precision", "Precision: bf16-mixed + channels_last vs fp32, training step",
         f"Training images per second (median step time, batch {BATCH}); ratio = suite default / fp32 eager. "
         "Goal: >= 2.5x on the seed CNNs.",
         ["model", "fp32 NCHW img/s", "bf16 NCHW img/s", "bf16 + channels_last img/s (default)", "ratio", ">= 2.5x"],
-        rows,
+        rows, notes,
     )
 
+
+def op_profile(name: str, steps: int = 10) -> list[str]:
+    """Where a bf16 + channels_last step of a model below the goal spends its time (torch.profiler,
+    self CPU time): convolutions/matmuls are what bf16 speeds up; the rest is what limits it."""
+    table, ms, events = profile_ops(step_fn(name, bf16=True, channels_last=True), steps, top=8)
+    total = sum(e.self_cpu_time_total for e in events)
+    compute = sum(e.self_cpu_time_total for e in events
+                  if any(k in e.key for k in ("conv", "mm", "linear", "addmm")))
+    return ["", f"**{name}** below 2.5x: profile of its bf16 + channels_last step ({ms:.1f} ms under the "
+            f"profiler); convolution/matmul kernels take {100 * compute / total:.0f}% of it, the rest (casts, "
+            "batch-norm, pooling, element-wise, optimiser) is what bf16 cannot shorten.", "", *table]
 
 if __name__ == "__main__":
     main(sys.argv[1:] or list_models())

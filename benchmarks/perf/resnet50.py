@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from _common import time_it, write_report
+from _common import profile_ops, time_it, write_report
 from precision import step_fn
 
 NAME = "sahi_resnet50"
@@ -21,21 +21,6 @@ VARIANTS = [  # (label, bf16, channels_last, batch, fused SGD)
 ]
 
 
-def profile_rows(steps: int = 6) -> tuple[list[list[str]], float]:
-    from torch.profiler import ProfilerActivity, profile
-    step = step_fn(NAME, bf16=True, channels_last=True, fused=True)
-    for _ in range(2):
-        step()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(steps):
-            step()
-    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
-    total = sum(e.self_cpu_time_total for e in events)
-    rows = [[f"`{e.key}`", f"{e.count / steps:.0f}", f"{e.self_cpu_time_total / steps / 1000:.1f}",
-             f"{100 * e.self_cpu_time_total / total:.1f}%"] for e in events[:12]]
-    return rows, total / steps / 1000
-
-
 def main() -> None:
     rows, base = [], None
     for label, bf16, cl, batch, fused in VARIANTS:
@@ -44,11 +29,10 @@ def main() -> None:
         base = base or ips
         rows.append([label, f"{ips:,.0f}", f"{ips / base:.2f}x"])
         print(rows[-1], file=sys.stderr, flush=True)
-    prof, ms = profile_rows()
+    table, ms, _ = profile_ops(step_fn(NAME, bf16=True, channels_last=True, fused=True), steps=6, warmup=2, top=12)
     notes = ["", "Profile of the suite's default step (bf16-mixed + channels_last, fused SGD, batch 128; "
              f"{ms:.0f} ms a step under the profiler): self CPU time per op, top 12.", "",
-             "| op | calls / step | ms / step | share |", "|---|---:|---:|---:|",
-             *("| " + " | ".join(r) + " |" for r in prof)]
+             *table]
     write_report("resnet50", "ResNet50 at 48x48: what limits it, what helps",
                  f"Training images per second of {NAME} (timm resnet50, 1-channel stem, 48x48 input) per variant, "
                  "median step time; ratio against fp32 NCHW at batch 128.",
