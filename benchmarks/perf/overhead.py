@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from statistics import median
 
 import lightning as L
 import torch
@@ -81,12 +82,15 @@ def main(data: str, pairs: list[tuple[str, str]]) -> None:
     for model, recipe_name in pairs:
         # No validation here, so no schedule watching a val metric (it would only change lr).
         recipe = replace(get_recipe(recipe_name), schedule=None, early_stopping=None)
-        hand = hand_epoch(model, recipe, data)
-        suite = suite_epoch(model, recipe, data)
-        hand2 = hand_epoch(model, recipe, data)   # again, to see drift between the two
-        ref = (hand + hand2) / 2
-        rows.append([model, recipe_name, f"{hand:,.0f} / {hand2:,.0f}", f"{suite:,.0f}", f"{suite / ref:.3f}",
-                     "yes" if suite / ref >= 0.95 else "no"])
+        # Interleaved, hand / suite / hand / suite / hand: epoch-to-epoch drift on this machine is
+        # up to ~10%, so one pair can land on either side of the goal; medians are compared.
+        hand, suite = [hand_epoch(model, recipe, data)], []
+        for _ in range(2):
+            suite.append(suite_epoch(model, recipe, data))
+            hand.append(hand_epoch(model, recipe, data))
+        ratio = median(suite) / median(hand)
+        rows.append([model, recipe_name, " / ".join(f"{h:,.0f}" for h in hand), " / ".join(f"{x:,.0f}" for x in suite),
+                     f"{ratio:.3f}", "yes" if ratio >= 0.95 else "no"])
         print(rows[-1], file=sys.stderr, flush=True)
     notes = []
     for (model, recipe_name), row in zip(pairs, rows):
@@ -96,8 +100,9 @@ def main(data: str, pairs: list[tuple[str, str]]) -> None:
     write_report("overhead", "Framework overhead: the suite's training epoch vs a hand-written loop",
                  f"Training images per second over one epoch of {N_TRAIN:,} real FER-2013 images (the second of two "
                  "epochs; the first warms up), bf16-mixed + channels_last, the recipe's batch size and augmentation, "
-                 "same batch order. The hand loop ran before and after the suite's epoch; ratio = suite / their mean.",
-                 ["model", "recipe", "hand loop img/s (before / after)", "suite img/s", "ratio", ">= 0.95"], rows,
+                 "same batch order. Hand loop and suite alternate (hand, suite, hand, suite, hand); "
+                 "ratio = median suite / median hand.",
+                 ["model", "recipe", "hand loop img/s (in order)", "suite img/s (in order)", "ratio", ">= 0.95"], rows,
                  notes)
 
 
