@@ -210,13 +210,10 @@ register_recipe(Recipe(
     ),
 ))
 
-register_recipe(Recipe(
+register_recipe(replace(
+    RECIPES["onecycle_vgg"],
     name="onecycle_vgg_light",
-    optimizer="sgd", lr=0.02, momentum=0.9, nesterov=True, weight_decay=5e-4, epochs=28, batch_size=128,
-    schedule={"name": "onecycle", "pct_start": 0.2},
-    checkpoint_monitor="val/acc",
-    label_smoothing=0.1,
-    fit_val_crops=2,
+    epochs=28,
     augment=AugmentConfig(hflip=True, rotation=10, zoom=0.1),
     source="onecycle_vgg with lighter regularisation and the rest of a 60-minute budget (28 epochs)",
     interpretation=(
