@@ -42,7 +42,7 @@ def _fmt_seconds(s: float) -> str:
 def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, results: str = "results",
               use_wandb: bool = True, retry_failed: bool = False, precision: str = "auto",
               progress: bool = True, devices: int = 1, keep_checkpoints: bool = False,
-              natural: str | None = None) -> dict[str, int]:
+              natural: str | None = None, only: str | None = None) -> dict[str, int]:
     """Run the suite's cells that have no finished record; returns counts per outcome.
 
     A record is written only when its cell ends (atomically), so a suite killed at any
@@ -53,11 +53,12 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
     out = suite_dir(suite, results)
     for stale in (out / "runs").glob(".*.tmp"):  # left by a run killed while writing a record
         stale.unlink(missing_ok=True)
-    cells = suite.shard(shard)
+    cells = suite.shard(shard, only)
     todo = [c for c in cells if cell_status(record_path(suite, c, results)) != "finished"
             and (retry_failed or cell_status(record_path(suite, c, results)) != "failed")]
     counts = {"cells": len(cells), "already_done": len(cells) - len(todo), "finished": 0, "failed": 0}
-    print(f"[{suite.name}] {len(cells)} cells{f' (shard {shard})' if shard else ''}: "
+    which = (f" (shard {shard})" if shard else "") + (f" matching {only}" if only else "")
+    print(f"[{suite.name}] {len(cells)} cells{which}: "
           f"{counts['already_done']} already recorded, {len(todo)} to run", file=sys.stderr)
     load = LoadOptions(**{k: v for k, v in suite.data.items() if k in LoadOptions.__dataclass_fields__})
     started = time.perf_counter()

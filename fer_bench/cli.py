@@ -95,7 +95,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
     counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
                        use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
                        progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints,
-                       natural=_natural_path(a))
+                       natural=_natural_path(a), only=a.only)
     print(f"[{suite.name}] finished {counts['finished']}, failed {counts['failed']}, "
           f"already recorded {counts['already_done']} of {counts['cells']} cells", file=sys.stderr)
     md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)
@@ -193,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Safe to kill and re-run at any time.")
     b.add_argument("suite", help="suite YAML (benchmarks/<name>.yaml, or just <name>)")
     b.add_argument("--data", help=DATA_HELP)
+    b.add_argument("--only", metavar="GLOB", help="run only the cells whose key matches GLOB (keys are "
+                                                  "model__recipe__s<seed>), e.g. '*onecycle_vgg_light*'")
     b.add_argument("--shard", metavar="I/N", help="run only every N-th cell starting at I (0-based), e.g. for "
                                                  "a SLURM array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
     b.add_argument("--results", default="results", help="results folder (default results/)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -48,12 +49,17 @@ class Suite:
     tables: dict = field(default_factory=dict)   # extra tables, e.g. {"sweep": {...}}
     observe_test: bool = False  # record per-epoch test accuracy (time-to-accuracy; never selects)
 
-    def shard(self, spec: str | None) -> list[Cell]:
+    def shard(self, spec: str | None, only: str | None = None) -> list[Cell]:
         """Cells of shard 'i/n' (0-based): every n-th cell in a fixed order, so any number of
         machines or SLURM array tasks split a suite without talking to each other. The order
         runs every first seed before any second one: a half-run suite already covers all rows."""
         order = {s: i for i, s in enumerate(self.seeds)}
         cells = sorted(self.cells, key=lambda c: (order.get(c.seed, len(order) + c.seed), bool(c.label), c.key))
+        if only:
+            cells = [c for c in cells if fnmatch.fnmatchcase(c.key, only)]
+            if not cells:
+                raise FerBenchError(f"--only {only!r} matches no cell of suite {self.name!r} (cell keys look like "
+                                    f"{self.cells[0].key if self.cells else 'model__recipe__s0'})")
         if not spec:
             return cells
         m = re.fullmatch(r"(\d+)/(\d+)", spec)

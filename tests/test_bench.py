@@ -149,6 +149,15 @@ def test_shards_partition_the_suite(tmp_path):
         s.shard("4/4")
 
 
+def test_only_selects_cells_by_key_glob():
+    s = load_suite(REPO / "benchmarks" / "best.yaml")
+    keys = [c.key for c in s.shard(None, "*onecycle_vgg_light*")]
+    assert keys == [f"khaireddin_vgg__onecycle_vgg_light__s{i}" for i in (0, 1, 2)]
+    assert [c.key for c in s.shard("1/2", "*__s1")] == ["khaireddin_vgg__onecycle_vgg_light__s1"]
+    with pytest.raises(FerBenchError, match="--only 'nope' matches no cell"):
+        s.shard(None, "nope")
+
+
 # ---------------------------------------------------------------- leaderboard = hand computation
 
 def fake_record(model: str, seed: int, labels: np.ndarray, preds: np.ndarray, val_acc: float) -> dict:
