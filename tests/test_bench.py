@@ -266,6 +266,27 @@ def test_claims_are_audited_only_on_their_papers_recipe(tmp_path):
     assert claim_verdict(0.7292, [0.70, 0.76]) in ("reproduced", "inconclusive")
 
 
+def test_per_class_evidence_sets_the_papers_table_beside_the_prior(tmp_path):
+    # sahi_attention_cnn's card carries the paper's Table 2; hand numbers for it and a tiny run.
+    labels = np.array([0, 0, 3, 3, 3, 6, 6, 1])
+    preds = np.array([0, 3, 3, 3, 0, 6, 3, 1])
+    runs = tmp_path / "e" / "runs"
+    runs.mkdir(parents=True)
+    rec = fake_record("sahi_attention_cnn", 0, labels, preds, val_acc=0.5)
+    rec["recipe"]["name"] = "sahi_adam"
+    (runs / "x.json").write_text(json.dumps(rec))
+    write_leaderboard(tmp_path / "e", "e")
+    ev = (tmp_path / "e" / "LEADERBOARD.md").read_text().split("### Evidence: sahi_attention_cnn")[1].split("\n## ")[0]
+    # happy: paper 25/25, support 7,164 of 28,821 = 24.9%; ours: 2 of 4 predicted happy are happy (50.0),
+    # 2 of 3 happy found (66.7).
+    assert "| happy | 25 | 25 | 7,164 | 24.9 | 50.0 | 66.7 |" in ev
+    # |0.13 - 3993/28821| = 0.85 is the largest gap; implied accuracy = sum(recall * support) / N = 4956/28821.
+    assert "within 0.9 points of its class prior" in ev and "imply an accuracy of 17.2%" in ev
+    # ours, precision vs PrivateTest prior: angry 50 vs 25, happy 50 vs 37.5, neutral 100 vs 25,
+    # disgust 100 vs 12.5 -> 87.5 points; classes never predicted nor present: 0 vs 0.
+    assert "up to 87.5 points" in ev
+
+
 def test_mcnemar_small_cases():
     assert mcnemar_p(0, 0) == 1.0
     assert math.isclose(mcnemar_p(0, 5), 2 / 32)

@@ -15,6 +15,18 @@ from fer_bench.errors import FerBenchError
 
 
 @dataclass(frozen=True)
+class PerClassTable:
+    """A paper's per-class report (precision, recall, support per class), kept as evidence for or
+    against its headline number: the leaderboard sets it beside the class prior and the suite's own."""
+
+    source: str                     # where in the paper, e.g. "Table 1"
+    classes: tuple[str, ...]        # the paper's class names, in the paper's order
+    precision: tuple[float, ...]
+    recall: tuple[float, ...]
+    support: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Claim:
     """A number a paper reports, and on what it was measured."""
 
@@ -23,6 +35,7 @@ class Claim:
     split: str           # the paper's words for the data it was measured on
     note: str = ""
     measured: str = "test"  # what the suite compares it with: test (PrivateTest), val, natural
+    per_class: PerClassTable | None = None
 
 
 @dataclass(frozen=True)

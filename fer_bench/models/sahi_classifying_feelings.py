@@ -7,12 +7,23 @@ import torch
 from torch import nn
 
 from fer_bench.models.layers import conv_bn
-from fer_bench.models.registry import Claim, ModelCard, keras_init_, register_model
+from fer_bench.models.registry import Claim, ModelCard, PerClassTable, keras_init_, register_model
 from fer_bench.models.timm_models import create_timm
 
 PAPER = "Sahi, Elgayar & Hikal, Classifying Feelings Using Facial Expression Recognition"
 SHUFFLE_NOTE = ("their per-class tables show precision/recall near each class's prior with the "
                 "training set's supports: the signature of scoring with a shuffled generator")
+# The paper's per-class tables, verbatim (Kaggle folder order). Tables 1 and 2 are identical, and their
+# supports sum to 28,821 - the size of a training set, not of the 3,589-image test set they describe.
+_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+_SUPPORT = (3993, 436, 4103, 7164, 4982, 4938, 3205)
+_TABLE_1_2 = dict(classes=_CLASSES, support=_SUPPORT, precision=(0.13, 0.01, 0.14, 0.25, 0.17, 0.17, 0.12),
+                  recall=(0.17, 0.01, 0.10, 0.25, 0.19, 0.15, 0.12))
+CNN_TABLE = PerClassTable("Table 1 (regular CNN)", **_TABLE_1_2)
+ATTENTION_TABLE = PerClassTable("Table 2 (CNN with attention)", **_TABLE_1_2)
+RESNET_TABLE = PerClassTable("Table 3 (ResNet50)", classes=_CLASSES, support=_SUPPORT,
+                             precision=(0.14, 0.02, 0.14, 0.25, 0.18, 0.17, 0.11),
+                             recall=(0.14, 0.01, 0.10, 0.25, 0.22, 0.19, 0.09))
 COMMON = (
     "Keras' Conv2D(activation='relu') then BatchNormalization: ReLU before BN.",
     "Keras default initialisation.",
@@ -20,13 +31,13 @@ COMMON = (
 
 CNN_CARD = ModelCard(
     name="sahi_cnn", paper=PAPER, year=2024, source="seeds/004", recipe="sahi_adam",
-    claims=(Claim("accuracy", 0.7941, "FER-2013 test (3,589 images)", SHUFFLE_NOTE),),
+    claims=(Claim("accuracy", 0.7941, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=CNN_TABLE),),
     interpretation=("Second conv: 128 filters 5x5 'same' (the text says only that sizes vary).", *COMMON),
     tags=("seed", "cnn"),
 )
 ATTENTION_CARD = ModelCard(
     name="sahi_attention_cnn", paper=PAPER, year=2024, source="seeds/004", recipe="sahi_adam",
-    claims=(Claim("accuracy", 0.5519, "FER-2013 test (3,589 images)", SHUFFLE_NOTE),),
+    claims=(Claim("accuracy", 0.5519, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=ATTENTION_TABLE),),
     interpretation=(
         "Backbone of sahi_cnn; after the last conv block: squeeze-and-excitation (reduction 16), "
         "then spatial softmax attention A = softmax over positions of Q*K (Q, K: 1x1 convs), "
@@ -38,7 +49,7 @@ ATTENTION_CARD = ModelCard(
 )
 RESNET_CARD = ModelCard(
     name="sahi_resnet50", paper=PAPER, year=2024, source="seeds/004", recipe="sahi_resnet50_finetune",
-    claims=(Claim("accuracy", 0.7276, "FER-2013 test (3,589 images)", SHUFFLE_NOTE),),
+    claims=(Claim("accuracy", 0.7276, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=RESNET_TABLE),),
     interpretation=(
         "timm's resnet50 with a 1-channel stem (pretrained RGB stem weights summed over channels, "
         "as timm adapts them) and a 7-way head, on 48x48 input.",
