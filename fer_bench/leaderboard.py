@@ -299,6 +299,8 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
     for name, spec in (tables or {}).items():
         if "suite" in spec:
             lines += _comparison_table(spec, ref, suite_dir.parent / spec["suite"] / "runs")
+        elif "accuracy" in spec:
+            lines += _target_table(spec, rows)
         else:
             lines += _sweep_table(name, spec, rows)
 
@@ -492,6 +494,55 @@ def _per_class_evidence(row: dict, claim) -> list[str]:
             f"not the claimed {100 * claim.value:.2f}%, and its supports ({n:,}) are a training set's size, not "
             "the 3,589 test images. That is what scoring predictions against labels in a different order (e.g. a "
             "shuffled data generator) produces."]
+    return out
+
+
+def training_minutes(record: dict) -> float:
+    """Training wall clock of a run in minutes: per-epoch validation included, the observed-test
+    evaluation (observe_test) and the final test evaluation excluded."""
+    curves = record.get("curves") or []
+    if curves and "elapsed_seconds" in curves[-1]:
+        return curves[-1]["elapsed_seconds"] / 60
+    timing = record["timing"]
+    return (timing["fit_seconds"] - timing.get("observed_test_seconds", 0.0)) / 60
+
+
+def _target_table(spec: dict, rows: list[dict]) -> list[str]:
+    """Is a stated target met? spec = {title, recipe, model?, accuracy, minutes, seeds}: the mean
+    PrivateTest accuracy over at least `seeds` seeds, each trained within `minutes`."""
+    sel = [r for r in rows if r["recipe"] == spec["recipe"] and not r["label"]
+           and spec.get("model", r["model"]) == r["model"]]
+    goal = (f"mean PrivateTest accuracy >= {100 * spec['accuracy']:.2f}% over {spec['seeds']} seeds, each within "
+            f"{spec['minutes']} minutes of training")
+    out = ["", f"## {spec.get('title', 'Target')}", "", f"Target: {goal}. Training minutes: the wall clock of "
+           "fitting (per-epoch validation included; the observed PrivateTest evaluations and the final test "
+           "evaluation excluded).", ""]
+    if not sel:
+        return out + [f"No finished run uses recipe {spec['recipe']} yet."]
+    for r in sel:
+        recs = sorted(r["records"], key=lambda x: x["config"]["seed"])
+        accs = [x["metrics"]["test"]["accuracy"] for x in recs]
+        mins = [training_minutes(x) for x in recs]
+        m, sd, ci = mean_std_ci(accs)
+        if len(recs) < spec["seeds"]:
+            verdict = f"pending ({len(recs)} of {spec['seeds']} seeds)"
+        elif m >= spec["accuracy"] and max(mins) <= spec["minutes"]:
+            verdict = "**met**"
+        else:
+            why = []
+            if m < spec["accuracy"]:
+                why.append(f"mean {100 * (m - spec['accuracy']):+.2f} points from the target")
+            if max(mins) > spec["minutes"]:
+                why.append(f"slowest seed {max(mins):.1f} min")
+            verdict = f"**not met** ({'; '.join(why)})"
+        name = f"{r['model']} / {r['recipe']}"
+        out += [""] if out[-1] else []
+        out += ["| run | seed | PrivateTest acc | training min |", "|---|---:|---:|---:|"]
+        out += [f"| {name} | {x['config']['seed']} | {100 * a:.2f} | {t:.1f} |"
+                for x, a, t in zip(recs, accs, mins, strict=True)]
+        ci_txt = f" (95% CI ± {100 * ci:.2f})" if ci is not None else ""
+        out += [f"| **{name}** | mean of {len(recs)} | **{_pm(m, sd)}**{ci_txt} | max {max(mins):.1f} |", "",
+                f"Verdict for {name}: {verdict}."]
     return out
 
 

@@ -287,6 +287,31 @@ def test_per_class_evidence_sets_the_papers_table_beside_the_prior(tmp_path):
     assert "up to 87.5 points" in ev
 
 
+@pytest.mark.parametrize("n_seeds, minutes, verdict", [
+    (3, 59.0, "**met**"),
+    (3, 61.0, "**not met** (slowest seed 61.0 min)"),
+    (2, 59.0, "pending (2 of 3 seeds)"),
+])
+def test_target_table_states_whether_the_target_is_met(tmp_path, n_seeds, minutes, verdict):
+    labels = np.arange(100) % 7
+    runs = tmp_path / "t" / "runs"
+    runs.mkdir(parents=True)
+    for seed, n_right in enumerate((72, 71, 70)[:n_seeds]):
+        preds = labels.copy()
+        preds[n_right:] = (labels[n_right:] + 1) % 7
+        rec = fake_record("khaireddin_vgg", seed, labels, preds, val_acc=0.5)
+        rec["recipe"]["name"] = "best_r"
+        rec["curves"][-1]["elapsed_seconds"] = (minutes if seed == 0 else 50.0) * 60
+        (runs / f"s{seed}.json").write_text(json.dumps(rec))
+    spec = {"title": "T", "recipe": "best_r", "accuracy": 0.70, "minutes": 60, "seeds": 3}
+    write_leaderboard(tmp_path / "t", "t", {"target": spec})
+    md = (tmp_path / "t" / "LEADERBOARD.md").read_text().split("## T\n")[1]
+    assert f"Verdict for khaireddin_vgg / best_r: {verdict}." in md
+    assert f"| khaireddin_vgg / best_r | 0 | 72.00 | {minutes:.1f} |" in md
+    if n_seeds == 3:  # mean of 72, 71, 70 = 71.00 ± 1.00; CI = t(2) * sd / sqrt(3) = 4.303 / 1.732 = 2.48
+        assert "**71.00 ± 1.00** (95% CI ± 2.48)" in md
+
+
 def test_mcnemar_small_cases():
     assert mcnemar_p(0, 0) == 1.0
     assert math.isclose(mcnemar_p(0, 5), 2 / 32)
