@@ -146,7 +146,9 @@ register_recipe(Recipe(
     interpretation=(
         "Oversampling draws extra copies (with replacement, re-augmented every epoch) up to the "
         "paper's per-class targets; classes already above target keep all images and are not cut.",
-        "Class weights and oversampling are both applied, as the paper lists both.",
+        "Class weights and oversampling are both applied, as the paper lists both; the weights are "
+        "computed on the oversampled epoch (weights from the raw counts on top of oversampling collapsed "
+        "to predicting disgust: 6.7% PrivateTest, measured).",
         "shear 0.2 is Keras' unit, degrees (keras-preprocessing >= 1.0.6); fill 'nearest' = border.",
         "'Restore best' = evaluate the checkpoint with the lowest val loss.",
     ),

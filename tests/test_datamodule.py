@@ -47,3 +47,15 @@ def test_balanced_class_weights_and_device_batches(tiny_csv):
     assert x.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(x, images.unsqueeze(1).float() / 255)   # no trainer: no augmentation
     assert [len(dm.parts[s][1]) for s in ("train", "val", "test")] == [28, 28, 28]
+
+
+def test_class_weights_count_the_oversampled_epoch(tiny_csv):
+    # tiny_csv: 4 training images a class. Oversampling angry to 12 (of the full split's 28, so
+    # scaled by 28/28) makes the epoch 12 + 6 * 4 = 36 images: angry weight 36 / (7 * 12), others 36 / (7 * 4).
+    dm = FERDataModule(tiny_csv, batch_size=8, oversample={"angry": 12})
+    dm.setup()
+    assert dm.class_counts().tolist() == [4] * 7
+    w = dm.class_weights("balanced")
+    assert torch.allclose(w, torch.tensor([36 / 84] + [36 / 28] * 6))
+    epoch = torch.cat([y for _, y in dm.train_dataloader()])
+    assert torch.bincount(epoch, minlength=7).tolist() == [12] + [4] * 6   # what the weights assume
