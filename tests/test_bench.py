@@ -153,7 +153,8 @@ def test_only_selects_cells_by_key_glob():
     s = load_suite(REPO / "benchmarks" / "best.yaml")
     keys = [c.key for c in s.shard(None, "*onecycle_vgg_light*")]
     assert keys == [f"khaireddin_vgg__onecycle_vgg_light__s{i}" for i in (0, 1, 2)]
-    assert [c.key for c in s.shard("1/2", "*__s1")] == ["khaireddin_vgg__onecycle_vgg_light__s1"]
+    assert [c.key for c in s.shard("0/2", "*__s1")] == ["khaireddin_vgg__onecycle_vgg_light__s1"]
+    assert s.shard("1/2", "*__s1") == []   # --only filters first, then --shard slices what is left
     with pytest.raises(FerBenchError, match="--only 'nope' matches no cell"):
         s.shard(None, "nope")
 
