@@ -247,7 +247,12 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
     finished, failed = load_records(suite_dir / "runs")
     if not finished:
         raise FerBenchError(f"{suite_dir / 'runs'}: no finished run records to aggregate")
-    rows = aggregate(finished)
+    all_rows = aggregate(finished)
+    # A sweep's grid points are shown in their own table, not as leaderboard rows: twelve variants of
+    # one model would crowd out the comparison between models (and could become the reference row).
+    sweeps = {name: spec for name, spec in (tables or {}).items() if not {"suite", "accuracy"} & spec.keys()}
+    swept = [r for r in all_rows if any(_in_sweep(r, spec) for spec in sweeps.values())]
+    rows = [r for r in all_rows if r not in swept] or all_rows
     ref = max(rows, key=lambda r: r["val_acc"])
     paired_p_values(rows, ref)
     ens = ensemble(ref)
@@ -302,7 +307,7 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
         elif "accuracy" in spec:
             lines += _target_table(spec, rows)
         else:
-            lines += _sweep_table(name, spec, rows)
+            lines += _sweep_table(name, spec, swept or rows, plots_dir)
 
     lines += ["", "## Confusion matrices and training curves", ""]
     for r in rows:
@@ -320,13 +325,13 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
     lines += ["## Where each number comes from", "",
               "Each row aggregates the records `runs/<model>__<recipe>__...__s<seed>.json`; every record holds "
               "its command, config, data, environment and the per-image test predictions used above.", ""]
-    for r in rows:
+    for r in all_rows:
         lines.append(f"- {r['model']} / {r['recipe']}{' ' + r['label'] if r['label'] else ''}: "
                      + ", ".join(f"`{x['run_id']}.json`" for x in r["records"]))
 
     md = suite_dir / "LEADERBOARD.md"
     atomic_write(md, lambda f: f.write("\n".join(lines) + "\n"))
-    _write_csv(rows, suite_dir / "leaderboard.csv", classes)
+    _write_csv(all_rows, suite_dir / "leaderboard.csv", classes)
     return md
 
 
@@ -546,19 +551,38 @@ def _target_table(spec: dict, rows: list[dict]) -> list[str]:
     return out
 
 
-def _sweep_table(name: str, spec: dict, rows: list[dict]) -> list[str]:
-    """A pivot of a grid cell: spec = {model, rows, cols, title}."""
-    sel = [r for r in rows if r["model"] == spec.get("model") and r["label"]]
+def _in_sweep(row: dict, spec: dict) -> bool:
+    return row["model"] == spec.get("model") and bool(row["label"])
+
+
+def _parse_label(label: str) -> dict[str, str]:
+    return dict(kv.split("=", 1) for kv in label.split(", "))
+
+
+def _same_value(a: str | None, b: str) -> bool:
+    """'0.01' == '1e-2': grid values are compared as numbers where they are numbers."""
+    try:
+        return a is not None and float(a) == float(b)
+    except ValueError:
+        return a == b
+
+
+def _sweep_table(name: str, spec: dict, rows: list[dict], plots_dir: Path | None = None) -> list[str]:
+    """A pivot of a grid cell, spec = {model, rows, cols, title, paper?}, plus a heatmap PNG.
+
+    `paper` (e.g. {optimizer: amsgrad, lr: 0.01}) is the grid point the paper reports as its best:
+    its rank here, by validation, is the finding."""
+    sel = [r for r in rows if _in_sweep(r, spec)]
     if not sel:
         return []
-    def parse(label: str) -> dict:
-        return dict(kv.split("=", 1) for kv in label.split(", "))
-    keys_r = sorted({parse(r["label"])[spec["rows"]] for r in sel})
-    keys_c = sorted({parse(r["label"])[spec["cols"]] for r in sel}, key=float)
-    cell = {(parse(r["label"])[spec["rows"]], parse(r["label"])[spec["cols"]]): r for r in sel}
+    keys_r = sorted({_parse_label(r["label"])[spec["rows"]] for r in sel})
+    keys_c = sorted({_parse_label(r["label"])[spec["cols"]] for r in sel}, key=float)
+    cell = {(_parse_label(r["label"])[spec["rows"]], _parse_label(r["label"])[spec["cols"]]): r for r in sel}
+    n_seeds = sorted({r["n"] for r in sel})
     out = ["", f"## {spec.get('title', name)}", "",
-           f"Val (PublicTest) / test (PrivateTest) accuracy in %, mean over seeds; rows {spec['rows']}, "
-           f"columns {spec['cols']}. Choose on the val number; the test number is reported, never used to choose.",
+           f"Val (PublicTest) / test (PrivateTest) accuracy in %, mean over {'/'.join(map(str, n_seeds))} "
+           f"seed(s); rows {spec['rows']}, columns {spec['cols']}. Choose on the val number; the test number is "
+           "reported, never used to choose. These grid points are not leaderboard rows.",
            "", f"| {spec['rows']} | " + " | ".join(keys_c) + " |", "|---|" + "---:|" * len(keys_c)]
     for kr in keys_r:
         vals = []
@@ -566,10 +590,48 @@ def _sweep_table(name: str, spec: dict, rows: list[dict]) -> list[str]:
             r = cell.get((kr, kc))
             vals.append("–" if r is None else f"{100 * r['val_acc']:.1f} / {100 * r['test_acc']:.1f}")
         out.append(f"| {kr} | " + " | ".join(vals) + " |")
-    best = max(sel, key=lambda r: r["val_acc"])
+    ranked = sorted(sel, key=lambda r: -r["val_acc"])
+    best = ranked[0]
     out += ["", f"Best by validation: {best['label']} (val {100 * best['val_acc']:.2f}%, "
             f"test {100 * best['test_acc']:.2f}%)."]
+    paper = {k: str(v) for k, v in (spec.get("paper") or {}).items()}
+    if paper:
+        hit = [r for r in ranked if all(_same_value(_parse_label(r["label"]).get(k), v) for k, v in paper.items())]
+        what = ", ".join(f"{k}={v}" for k, v in paper.items())
+        if hit:
+            h = hit[0]
+            out.append(f"The paper's reported best ({what}) ranks {ranked.index(h) + 1} of {len(ranked)} by "
+                       f"validation here (val {100 * h['val_acc']:.2f}%, test {100 * h['test_acc']:.2f}%).")
+        else:
+            out.append(f"The paper's reported best ({what}) was not run.")
+    if plots_dir is not None:
+        png = f"sweep_{name}.png"
+        _sweep_png(keys_r, keys_c, cell, spec, plots_dir / png)
+        out += ["", f"![sweep](plots/{png})"]
     return out
+
+
+def _sweep_png(keys_r: list[str], keys_c: list[str], cell: dict, spec: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    val = np.array([[100 * cell[(kr, kc)]["val_acc"] if (kr, kc) in cell else np.nan for kc in keys_c]
+                    for kr in keys_r])
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(keys_c), 1.2 + 0.6 * len(keys_r)))
+    ax.imshow(val, cmap="viridis")
+    for i, kr in enumerate(keys_r):
+        for j, kc in enumerate(keys_c):
+            r = cell.get((kr, kc))
+            if r is not None:
+                ax.text(j, i, f"{100 * r['val_acc']:.1f}\n({100 * r['test_acc']:.1f})", ha="center",
+                        va="center", fontsize=8, color="white" if val[i, j] < np.nanmean(val) else "black")
+    ax.set_xticks(range(len(keys_c)), keys_c)
+    ax.set_yticks(range(len(keys_r)), keys_r)
+    ax.set_xlabel(spec["cols"])
+    ax.set_ylabel(spec["rows"])
+    ax.set_title(f"{spec.get('model')}: val accuracy % (test in brackets)", fontsize=9)
+    _savefig(fig, path)
+    plt.close(fig)
 
 
 def _comparison_table(spec: dict, ref: dict, other_runs: Path) -> list[str]:

@@ -345,8 +345,17 @@ def test_sweep_table_pivots_grid_cells_and_picks_by_validation(tmp_path):
         rec["run_id"] = f"m__r__{opt}_{lr}__s0"
         rec["meta"]["label"] = f"lr={lr}, optimizer={opt}"
         (runs / f"{rec['run_id']}.json").write_text(json.dumps(rec))
-    md = write_leaderboard(tmp_path / "s", "s", {"sweep": {"model": "m", "rows": "optimizer", "cols": "lr",
-                                                          "title": "Sweep"}}).read_text()
+    plain = fake_record("m", 0, labels, labels, val_acc=0.30)  # the model's own cell, outside the grid
+    (runs / "m__r__s0.json").write_text(json.dumps(plain))
+    spec = {"model": "m", "rows": "optimizer", "cols": "lr", "title": "Sweep",
+            "paper": {"optimizer": "sgd", "lr": 1e-2}}
+    md = write_leaderboard(tmp_path / "s", "s", {"sweep": spec}).read_text()
     assert "## Sweep" in md and "| optimizer | 0.001 | 0.01 |" in md
     assert "| adam | 50.0 / 100.0 | 55.0 / 100.0 |" in md
     assert "Best by validation: lr=0.01, optimizer=adam" in md
+    # sgd 0.01 has the lowest val accuracy of the four grid points.
+    assert "The paper's reported best (optimizer=sgd, lr=0.01) ranks 4 of 4 by validation" in md
+    assert (tmp_path / "s" / "plots" / "sweep_sweep.png").stat().st_size > 0
+    board = md.split("## Leaderboard (PrivateTest)")[1].split("## ")[0]
+    assert "| 1 | m (ref) | r |" in board and "optimizer=" not in board
+    assert md.count("optimizer=adam") >= 2  # still listed under 'Where each number comes from'
