@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -331,6 +332,12 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
 
     md = suite_dir / "LEADERBOARD.md"
     atomic_write(md, lambda f: f.write("\n".join(lines) + "\n"))
+    # plots/ belongs to the leaderboard: a PNG it no longer links (a renamed row, a row that moved
+    # to a sweep table) would otherwise linger beside the current ones and be committed as if current.
+    linked = set(re.findall(r"\(plots/([^)]+\.png)\)", "\n".join(lines)))
+    for png in plots_dir.glob("*.png"):
+        if png.name not in linked:
+            png.unlink()
     _write_csv(all_rows, suite_dir / "leaderboard.csv", classes)
     return md
 

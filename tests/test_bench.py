@@ -349,6 +349,8 @@ def test_sweep_table_pivots_grid_cells_and_picks_by_validation(tmp_path):
     (runs / "m__r__s0.json").write_text(json.dumps(plain))
     spec = {"model": "m", "rows": "optimizer", "cols": "lr", "title": "Sweep",
             "paper": {"optimizer": "sgd", "lr": 1e-2}}
+    (tmp_path / "s" / "plots").mkdir()
+    (tmp_path / "s" / "plots" / "confusion_m__r__lr=0.01--optimizer=sgd.png").write_bytes(b"old")
     md = write_leaderboard(tmp_path / "s", "s", {"sweep": spec}).read_text()
     assert "## Sweep" in md and "| optimizer | 0.001 | 0.01 |" in md
     assert "| adam | 50.0 / 100.0 | 55.0 / 100.0 |" in md
@@ -356,6 +358,9 @@ def test_sweep_table_pivots_grid_cells_and_picks_by_validation(tmp_path):
     # sgd 0.01 has the lowest val accuracy of the four grid points.
     assert "The paper's reported best (optimizer=sgd, lr=0.01) ranks 4 of 4 by validation" in md
     assert (tmp_path / "s" / "plots" / "sweep_sweep.png").stat().st_size > 0
+    # Grid points have no confusion PNGs of their own, and a stale one from an older layout is removed.
+    assert sorted(p.name for p in (tmp_path / "s" / "plots").glob("*.png")) == [
+        "confusion_m__r.png", "curves_m__r.png", "sweep_sweep.png"]
     board = md.split("## Leaderboard (PrivateTest)")[1].split("## ")[0]
     assert "| 1 | m (ref) | r |" in board and "optimizer=" not in board
     assert md.count("optimizer=adam") >= 2  # still listed under 'Where each number comes from'
