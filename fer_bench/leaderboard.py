@@ -308,7 +308,7 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
         elif "accuracy" in spec:
             lines += _target_table(spec, rows)
         else:
-            lines += _sweep_table(name, spec, swept or rows, plots_dir)
+            lines += _sweep_table(name, spec, all_rows, plots_dir)
 
     lines += ["", "## Confusion matrices and training curves", ""]
     for r in rows:
@@ -574,7 +574,7 @@ def _same_value(a: str | None, b: str) -> bool:
         return a == b
 
 
-def _sweep_table(name: str, spec: dict, rows: list[dict], plots_dir: Path | None = None) -> list[str]:
+def _sweep_table(name: str, spec: dict, rows: list[dict], plots_dir: Path) -> list[str]:
     """A pivot of a grid cell, spec = {model, rows, cols, title, paper?}, plus a heatmap PNG.
 
     `paper` (e.g. {optimizer: amsgrad, lr: 0.01}) is the grid point the paper reports as its best:
@@ -611,10 +611,9 @@ def _sweep_table(name: str, spec: dict, rows: list[dict], plots_dir: Path | None
                        f"validation here (val {100 * h['val_acc']:.2f}%, test {100 * h['test_acc']:.2f}%).")
         else:
             out.append(f"The paper's reported best ({what}) was not run.")
-    if plots_dir is not None:
-        png = f"sweep_{name}.png"
-        _sweep_png(keys_r, keys_c, cell, spec, plots_dir / png)
-        out += ["", f"![sweep](plots/{png})"]
+    png = f"sweep_{name}.png"
+    _sweep_png(keys_r, keys_c, cell, spec, plots_dir / png)
+    out += ["", f"![sweep](plots/{png})"]
     return out
 
 
