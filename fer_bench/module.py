@@ -111,16 +111,25 @@ class FERClassifier(L.LightningModule):
         metrics.reset()
 
     def on_validation_epoch_start(self) -> None:
-        # Models that average crops at evaluation (ten-crop) may validate on fewer crops while
-        # fitting, to spend the time on training; the selected checkpoint is scored in full.
-        fast = self.recipe.get("fit_val_crops")
-        if hasattr(self.model, "eval_crops") and fast:
-            self.model.eval_crops = fast if self.trainer.state.fn == "fit" else type(self.model).eval_crops
+        self._set_eval_view(fitting=self.trainer.state.fn == "fit")
 
     def on_test_epoch_start(self) -> None:
         self.test_probs, self.test_probs_flip = [], []
-        if hasattr(self.model, "eval_crops"):
-            self.model.eval_crops = type(self.model).eval_crops
+        self._set_eval_view(fitting=False)
+
+    def _set_eval_view(self, fitting: bool) -> None:
+        """How crop-averaging models (ten-crop) see an evaluation image. The "single" protocol scores
+        the centre crop alone, like every other model's single view. Otherwise per-epoch validation may
+        use fewer crops (`fit_val_crops`) to spend the time on training; the selected checkpoint is
+        always scored with the model's own protocol."""
+        if not hasattr(self.model, "eval_crops"):
+            return
+        native = type(self.model).eval_crops
+        if self.recipe.get("eval_protocol", "native") == "single":
+            self.model.eval_crops = 1
+        else:
+            fast = self.recipe.get("fit_val_crops")
+            self.model.eval_crops = fast if fitting and fast else native
 
     def configure_optimizers(self):
         return build_optimizers(self.model, self.recipe, total_steps=self.trainer.estimated_stepping_batches)

@@ -29,6 +29,9 @@ class Recipe:
     label_smoothing: float = 0.0
     drop_blank: bool = False
     fit_val_crops: int | None = None  # crop-averaging models: crops used by per-epoch validation
+    # "native": a model's own test protocol (Khaireddin's ten-crop); "single": one centre view for
+    # every model, validation and test alike, so that architectures are compared on equal terms
+    eval_protocol: str = "native"
     pretrained: bool | str = False  # timm-backed models: True = local timm/HF cache, or a file
     source: str = ""               # where the recipe comes from
     interpretation: tuple[str, ...] = ()
@@ -39,6 +42,8 @@ class Recipe:
             monitors.append(self.early_stopping["monitor"])
         if self.schedule and "monitor" in self.schedule:
             monitors.append(self.schedule["monitor"])
+        if self.eval_protocol not in ("native", "single"):
+            raise ValueError(f"recipe {self.name}: eval_protocol {self.eval_protocol!r} is not native or single")
         for m in monitors:
             if not m.startswith("val/"):
                 raise ValueError(f"recipe {self.name}: {m} is not a validation metric")
@@ -224,5 +229,23 @@ register_recipe(replace(
         "So no random erasing and no affine shift (the model's random 40x40 crop of the 48x48 face already "
         "shifts by up to 8 px); flip, rotation 10 and zoom 0.1 stay. Decided on training and validation "
         "curves only.",
+    ),
+))
+
+register_recipe(replace(
+    RECIPES["onecycle_vgg_light"],
+    name="arena",
+    epochs=12,
+    fit_val_crops=None,
+    eval_protocol="single",
+    source="the architecture arena's one shared recipe: onecycle_vgg_light's ingredients (one-cycle SGD "
+           "Nesterov to lr 0.02, batch 128, weight decay 5e-4, label smoothing 0.1; flip, rotation 10, zoom 0.1) "
+           "for every architecture, at one epoch budget",
+    interpretation=(
+        "Not tuned per architecture: the same optimiser, schedule, batch, augmentation and budget for all, so "
+        "a row differs from another only by its architecture.",
+        "12 epochs: the arena's CPU budget (see benchmarks/arena.yaml); arena-full.yaml gives 100 for a GPU.",
+        "One evaluation protocol: a single centre view (crop models: the centre crop, validation included); "
+        "hflip-TTA is a separate column, a model's own protocol (ten-crop) an extra, labelled one.",
     ),
 ))

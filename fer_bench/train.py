@@ -24,7 +24,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from fer_bench.data.datamodule import FERDataModule
 from fer_bench.data.fer2013 import default_data_path
 from fer_bench.data.load import LoadOptions
-from fer_bench.io import write_json
+from fer_bench.io import atomic_path, write_json
 from fer_bench.metrics import make_metrics, metrics_to_json
 from fer_bench.models import count_macs, count_params, create_model, get_card
 from fer_bench.module import FERClassifier
@@ -319,6 +319,7 @@ def train(cfg: TrainConfig) -> dict:
     probs_flip = torch.cat(module.test_probs_flip)
     test_labels = dm.parts["test"][1]
     tta = {"hflip": summary_metrics(probs_flip, test_labels, dm.num_classes)}
+    native = native_protocol_metrics(trainer, module, dm, recipe.eval_protocol)
     natural = evaluate_natural(trainer, module, dm, best)
     latency = inference_latency(module.model, precision, channels_last=cfg.channels_last)
 
@@ -332,7 +333,8 @@ def train(cfg: TrainConfig) -> dict:
         "status": "finished",
         "meta": cfg.meta,
         "model": {"name": cfg.model, "paper": card.paper, "params": count_params(module.model),
-                  "macs": count_macs(create_model(cfg.model, num_classes=dm.num_classes)),
+                  "macs": count_macs(eval_view_model(cfg.model, dm.num_classes, recipe.eval_protocol)),
+                  "eval_protocol": recipe.eval_protocol,
                   "pretrained": getattr(module.model, "pretrained_source", None) or False},
         "recipe": recipe.to_dict(),
         "config": {**{k: v for k, v in asdict(cfg).items() if k not in ("load", "wandb")},
@@ -350,7 +352,8 @@ def train(cfg: TrainConfig) -> dict:
             "stopped_early": len(curves) < recipe.epochs,
             "resumed_from_epoch": resumed_from,
         },
-        "metrics": {"val": val, "test": test, "test_tta": tta, **({"natural": natural} if natural else {})},
+        "metrics": {"val": val, "test": test, "test_tta": tta, **({"natural": natural} if natural else {}),
+                    **({"test_native": native} if native else {})},
         "test_labels": test_labels.tolist(),
         "test_predictions": probs.argmax(1).tolist(),
         "test_probs": encode_probs(probs),
@@ -369,11 +372,64 @@ def train(cfg: TrainConfig) -> dict:
         "environment": environment(),
     }
     out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{run_id}.json"
+    record["model_file"] = keep_model(module, best, Path(cfg.workdir) / "models" / run_id, record)
     write_json(out, record)
     if logger:
         log_final_to_wandb(logger, record)
     record["path"] = str(out)
     return record
+
+
+def keep_model(module: FERClassifier, ckpt_path: str | None, out_dir: Path, record: dict) -> str:
+    """The selected weights as a weights-only file (safetensors: loading it runs no code) and a small
+    JSON card beside it saying how to feed the model. Returns the weights file's path."""
+    from safetensors.torch import save_file
+    if ckpt_path:
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["state_dict"]
+        module.load_state_dict(state)
+    weights = out_dir / "model.safetensors"
+    tensors = {k: v.detach().cpu().contiguous() for k, v in module.model.state_dict().items()}
+    with atomic_path(weights) as tmp:
+        save_file(tensors, str(tmp))
+    card = {
+        "architecture": record["model"]["name"], "classes": record["data"]["classes"],
+        "input": {"size": 48, "channels": 1, "scale": "pixel / 255", "face_crop": "fer-bench natural build",
+                  "eval_protocol": record["model"].get("eval_protocol", "native")},
+        "run_id": record["run_id"], "recipe": record["recipe"]["name"], "seed": record["config"]["seed"],
+        "val": {k: record["metrics"]["val"][k] for k in ("accuracy", "macro_f1")},
+        "test": {k: record["metrics"]["test"][k] for k in ("accuracy", "macro_f1")},
+    }
+    write_json(out_dir / "card.json", card)
+    return str(weights)
+
+
+def eval_view_model(name: str, num_classes: int, protocol: str) -> torch.nn.Module:
+    """A fresh model in the evaluation view its MACs are counted in (one crop under "single")."""
+    model = create_model(name, num_classes=num_classes)
+    if protocol == "single" and hasattr(model, "eval_crops"):
+        model.eval_crops = 1
+    return model
+
+
+def native_protocol_metrics(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,
+                            protocol: str) -> dict | None:
+    """Under the "single" protocol, a crop-averaging model (Khaireddin's ten-crop) is also scored
+    with its own protocol: an extra, labelled column, never the ranking number. None otherwise."""
+    model = module.model
+    if protocol != "single" or not hasattr(model, "eval_crops"):
+        return None
+    model.eval_crops = type(model).eval_crops
+    was_training = module.training
+    module.eval()
+    probs = []
+    with torch.no_grad(), trainer.precision_plugin.forward_context():
+        for images, labels in dm.test_dataloader():
+            x, _ = dm.prepare((images.to(module.device), labels.to(module.device)), train=False)
+            probs.append(module(x).float().softmax(1).cpu())
+    module.train(was_training)
+    model.eval_crops = 1
+    res = summary_metrics(torch.cat(probs), dm.parts["test"][1], dm.num_classes)
+    return {"protocol": f"{type(model).eval_crops}-crop", **res}
 
 
 def evaluate_natural(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,

@@ -5,6 +5,7 @@ from fer_bench.models import (  # noqa: F401  (each module registers its models)
     choudhari_fer_deep_learning,
     khaireddin_vgg,
     majeed_cnn_emotions,
+    modern_backbones_48px,
     sahi_classifying_feelings,
     seelam_emotion_recognition,
 )

@@ -34,7 +34,9 @@ CARD = ModelCard(
 
 class KhaireddinVGG(nn.Module):
     crop = 40
-    eval_crops = 10   # 10 = their ten-crop protocol; 2 = centre crop and its mirror (fast validation)
+    # 10 = their ten-crop protocol; 2 = centre crop and its mirror (fast validation);
+    # 1 = the centre crop alone (the arena's single view, the same protocol as every other model)
+    eval_crops = 10
 
     def __init__(self, num_classes: int = 7, in_chans: int = 1, drop: float = 0.2) -> None:
         super().__init__()
@@ -62,9 +64,11 @@ class KhaireddinVGG(nn.Module):
         if self.training:
             return self.forward_crops(random_crop(x, self.crop))
         b = x.shape[0]
+        o = (x.shape[-1] - self.crop) // 2
+        centre = x[..., o:o + self.crop, o:o + self.crop]
+        if self.eval_crops == 1:
+            return self.forward_crops(centre)
         if self.eval_crops == 2:
-            o = (x.shape[-1] - self.crop) // 2
-            centre = x[..., o:o + self.crop, o:o + self.crop]
             return self.forward_crops(torch.cat([centre, centre.flip(-1)])).view(2, b, -1).mean(0)
         return self.forward_crops(ten_crop(x, self.crop)).view(10, b, -1).mean(0)
 

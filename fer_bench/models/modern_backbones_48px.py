@@ -1,0 +1,71 @@
+"""Modern ImageNet backbones from timm, adapted to 48x48 grey faces the way the FER literature does it.
+
+At 48 px an ImageNet stem (stride 4) leaves 12x12 for the first stage and 2x2 or less for the last,
+so every adapted variant halves the stem's down-sampling (and drops ResNet's max-pool): the last
+stage then sees 3x3. Each card says exactly what changed. Weights start from scratch (no network).
+"""
+
+from __future__ import annotations
+
+import timm
+from torch import nn
+
+from fer_bench.models.registry import ModelCard, register_model
+
+_SCRATCH = "Trained from scratch (ImageNet weights cannot be fetched here), 1 input channel, 7-way head."
+
+
+def _card(name: str, paper: str, year: int, changes: str) -> ModelCard:
+    return ModelCard(name=name, paper=paper, year=year, source="timm 1.0.31 (adapted to 48x48)",
+                     recipe="arena", interpretation=(changes, _SCRATCH), tags=("modern", "timm"))
+
+
+@register_model(_card(
+    "resnet18_fer", "He, Zhang, Ren & Sun, Deep Residual Learning for Image Recognition", 2016,
+    "timm resnet18 with the 7x7/2 stem conv replaced by a 3x3/2 conv and no max-pool: stages see "
+    "24, 12, 6 and 3 px instead of 12, 6, 3 and 2."))
+def resnet18_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    m = timm.create_model("resnet18", num_classes=num_classes, in_chans=in_chans)
+    m.conv1 = nn.Conv2d(in_chans, 64, 3, stride=2, padding=1, bias=False)
+    m.maxpool = nn.Identity()
+    return m
+
+
+@register_model(_card(
+    "convnext_atto_fer", "Liu, Mao, Wu, Feichtenhofer, Darrell & Xie, A ConvNet for the 2020s", 2022,
+    "timm convnext_atto with the 4x4/4 patchify stem replaced by a 2x2/2 one: stages see 24, 12, 6 "
+    "and 3 px instead of 12, 6, 3 and 1."))
+def convnext_atto_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    m = timm.create_model("convnext_atto", num_classes=num_classes, in_chans=in_chans)
+    m.stem[0] = nn.Conv2d(in_chans, m.stem[0].out_channels, 2, stride=2)
+    return m
+
+
+@register_model(_card(
+    "efficientnet_b0_fer", "Tan & Le, EfficientNet: Rethinking Model Scaling for CNNs", 2019,
+    "timm efficientnet_b0 with a stride-1 3x3 stem (stride 2 in the original): total stride 16, "
+    "so the last stage sees 3x3 instead of 2x2 (ceil)."))
+def efficientnet_b0_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    m = timm.create_model("efficientnet_b0", num_classes=num_classes, in_chans=in_chans)
+    m.conv_stem = nn.Conv2d(in_chans, m.conv_stem.out_channels, 3, stride=1, padding=1, bias=False)
+    return m
+
+
+@register_model(_card(
+    "mobilenetv3_fer", "Howard et al., Searching for MobileNetV3", 2019,
+    "timm mobilenetv3_large_100 with a stride-1 3x3 stem (stride 2 in the original): total stride "
+    "16, so the last stage sees 3x3 instead of 2x2 (ceil)."))
+def mobilenetv3_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    m = timm.create_model("mobilenetv3_large_100", num_classes=num_classes, in_chans=in_chans)
+    m.conv_stem = nn.Conv2d(in_chans, m.conv_stem.out_channels, 3, stride=1, padding=1, bias=False)
+    return m
+
+
+@register_model(_card(
+    "regnety_004_fer", "Radosavovic, Kosaraju, Girshick, He & Dollar, Designing Network Design Spaces", 2020,
+    "timm regnety_004 with a stride-1 3x3 stem (stride 2 in the original): total stride 16, so the "
+    "last stage sees 3x3 instead of 2x2 (ceil)."))
+def regnety_004_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    m = timm.create_model("regnety_004", num_classes=num_classes, in_chans=in_chans)
+    m.stem.conv = nn.Conv2d(in_chans, m.stem.conv.out_channels, 3, stride=1, padding=1, bias=False)
+    return m
