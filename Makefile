@@ -10,7 +10,7 @@ SUITE  ?= paper-repro
 
 NATURAL_SRC ?= ../shared/data/natural
 
-.PHONY: best perf natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
+.PHONY: arena paper-budget best perf natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,14 @@ bench-smoke: natural
 best: natural
 	$(BIN)/fer-bench bench best --data $(DATA) --keep-checkpoints
 	$(BIN)/fer-bench bench best-ferplus --data $(DATA)
+
+# The architecture arena: every architecture, one recipe, 12 epochs, 3 seeds (resumable; many hours on 2 cores).
+arena: natural
+	$(BIN)/fer-bench bench arena --data $(DATA)
+
+# Every paper's model and recipe at the paper's own epoch budget (resumable).
+paper-budget: natural
+	$(BIN)/fer-bench bench paper-budget --data $(DATA)
 
 leaderboard:
 	$(BIN)/fer-bench leaderboard $(SUITE)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import sys
 import time
-import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.io import write_json
 from fer_bench.suite import Cell, Suite
-from fer_bench.train import TrainConfig, add_natural_to_record, environment, train
+from fer_bench.train import TrainConfig, add_natural_to_record, failed_record, train
 
 
 def suite_dir(suite: Suite, results: str | Path = "results") -> Path:
@@ -32,6 +33,49 @@ def cell_status(path: Path) -> str | None:
         return json.loads(path.read_text()).get("status")
     except (OSError, ValueError):
         return None
+
+
+def lock_path(suite: Suite, cell: Cell, results: str | Path = "results") -> Path:
+    return suite_dir(suite, results) / "locks" / f"{cell.key}.lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_cell(lock: Path) -> str | None:
+    """Claim a cell atomically (O_CREAT | O_EXCL): None when this process now owns it, otherwise who
+    does. A lock whose owner ran on this host and is gone is stale: it is taken over. A lock from
+    another host cannot be checked and is respected (delete it by hand if that run is dead)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = json.loads(lock.read_text())
+            except (OSError, ValueError):
+                owner = {}
+            if owner.get("host") == me["host"] and isinstance(owner.get("pid"), int) and not _pid_alive(owner["pid"]):
+                # Stale: rename it away first, so that of two processes taking it over only one succeeds.
+                try:
+                    os.rename(lock, lock.with_suffix(f".stale-{os.getpid()}"))
+                    lock.with_suffix(f".stale-{os.getpid()}").unlink()
+                except FileNotFoundError:
+                    pass
+                continue
+            return f"pid {owner.get('pid', '?')} on {owner.get('host', '?')} since {owner.get('started', '?')}"
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        return None
+    return "another process (it took over a stale lock first)"
 
 
 def _fmt_seconds(s: float) -> str:
@@ -65,52 +109,67 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
     for n, cell in enumerate(todo):
         elapsed = time.perf_counter() - started
         eta = f", ETA {_fmt_seconds(elapsed / n * (len(todo) - n))}" if n else ""
-        print(f"[{suite.name}] cell {n + 1}/{len(todo)} ({counts['already_done'] + n}/{len(cells)} done{eta}): "
-              f"{cell.key}", file=sys.stderr, flush=True)
-        over = dict(cell.overrides)
-        cfg = TrainConfig(
-            model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=load,
-            limit_train=suite.data.get("limit_train"), limit_eval=suite.data.get("limit_eval"),
-            epochs=over.get("epochs"), batch_size=over.get("batch_size"), lr=over.get("lr"),
-            optimizer=over.get("optimizer"), pretrained=over.get("pretrained"), precision=precision,
-            out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
-            progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
-            wandb={"save_dir": str(out), "group": cell.model, "job_type": cell.recipe,
-                   "tags": [suite.name]} if use_wandb else None,
-            meta={"suite": suite.name, "cell": cell.key, "label": cell.label,
-                  "overrides": dict(cell.overrides)},
-        )
+        lock = lock_path(suite, cell, results)
+        owner = claim_cell(lock)
+        if owner is not None:
+            print(f"[{suite.name}] skip {cell.key}: being run by {owner}", file=sys.stderr, flush=True)
+            counts["claimed_elsewhere"] = counts.get("claimed_elsewhere", 0) + 1
+            continue
         try:
-            rec = train(cfg)
-            counts["finished"] += 1
-            # The record is written: the resume checkpoint is no longer needed; the selected one
-            # is kept on request (to evaluate it on new test sets later without retraining).
-            if keep_checkpoints:
-                (out / "checkpoints" / cell.key / "last.ckpt").unlink(missing_ok=True)
-            else:
-                shutil.rmtree(out / "checkpoints" / cell.key, ignore_errors=True)
-            print(f"[{suite.name}]   done: test acc {rec['metrics']['test']['accuracy']:.4f} "
-                  f"in {rec['timing']['wall_seconds']:.0f} s", file=sys.stderr)
-        except KeyboardInterrupt:
-            raise
-        except FerBenchError:
-            raise  # the user's data or suite is wrong: every cell would fail the same way
-        except Exception as e:  # noqa: BLE001 - a failing cell is recorded and the suite goes on
-            counts["failed"] += 1
-            reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            print(f"[{suite.name}]   FAILED: {reason}", file=sys.stderr)
-            write_json(record_path(suite, cell, results), {
-                "schema": 1, "status": "failed", "reason": reason, "run_id": cell.key,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "meta": cfg.meta, "model": {"name": cell.model}, "recipe": {"name": cell.recipe},
-                "config": {"seed": cell.seed, "overrides": dict(cell.overrides)},
-                "traceback": traceback.format_exc(limit=5), "environment": environment(),
-            })
+            if cell_status(record_path(suite, cell, results)) == "finished":  # finished while we waited
+                counts["already_done"] += 1
+                continue
+            print(f"[{suite.name}] cell {n + 1}/{len(todo)} ({counts['already_done'] + n}/{len(cells)} done{eta}): "
+                  f"{cell.key}", file=sys.stderr, flush=True)
+            _run_cell(suite, cell, counts, data, load, results, out, use_wandb, precision, progress, devices,
+                      keep_checkpoints, natural)
         finally:
-            _finish_wandb()
+            lock.unlink(missing_ok=True)
     if natural:
-        counts["natural_added"] = backfill_natural(suite, cells, data, natural, results)
+        backfill_natural(suite, cells, data, natural, results)
     return counts
+
+
+def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, load: LoadOptions, results: str, out: Path,
+              use_wandb: bool, precision: str, progress: bool, devices: int, keep_checkpoints: bool,
+              natural: str | None) -> None:
+    over = dict(cell.overrides)
+    cfg = TrainConfig(
+        model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=load,
+        limit_train=suite.data.get("limit_train"), limit_eval=suite.data.get("limit_eval"),
+        epochs=over.get("epochs"), batch_size=over.get("batch_size"), lr=over.get("lr"),
+        optimizer=over.get("optimizer"), pretrained=over.get("pretrained"), precision=precision,
+        out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
+        progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
+        wandb={"save_dir": str(out), "group": cell.model, "job_type": cell.recipe,
+               "tags": [suite.name]} if use_wandb else None,
+        meta={"suite": suite.name, "cell": cell.key, "label": cell.label,
+              "overrides": dict(cell.overrides)},
+    )
+    try:
+        rec = train(cfg)
+        counts["finished"] += 1
+        # The record is written: the resume checkpoint is no longer needed; the selected one
+        # is kept on request (to evaluate it on new test sets later without retraining).
+        if keep_checkpoints:
+            (out / "checkpoints" / cell.key / "last.ckpt").unlink(missing_ok=True)
+        else:
+            shutil.rmtree(out / "checkpoints" / cell.key, ignore_errors=True)
+        print(f"[{suite.name}]   done: test acc {rec['metrics']['test']['accuracy']:.4f} "
+              f"in {rec['timing']['wall_seconds']:.0f} s", file=sys.stderr)
+    except KeyboardInterrupt:
+        raise
+    except FerBenchError:
+        raise  # the user's data or suite is wrong: every cell would fail the same way
+    except Exception as e:  # noqa: BLE001 - a failing cell is recorded and the suite goes on
+        counts["failed"] += 1
+        print(f"[{suite.name}]   FAILED: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+              file=sys.stderr)
+        if cell_status(record_path(suite, cell, results)) == "finished":
+            return  # never replace a finished record (the cell claim makes this unreachable; belt and braces)
+        write_json(record_path(suite, cell, results), failed_record(cfg, e, cell.key))
+    finally:
+        _finish_wandb()
 
 
 def backfill_natural(suite: Suite, cells: list[Cell], data: str, natural: str, results: str) -> int:

@@ -49,7 +49,14 @@ def _data_path(a: argparse.Namespace) -> Path:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from fer_bench.train import TrainConfig, train
+    from fer_bench.io import check_writable, write_json
+    from fer_bench.module import DivergedError
+    from fer_bench.suite import check_numbers
+    from fer_bench.train import TrainConfig, failed_record, train
+    check_numbers("command line", {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr,
+                                   "limit_train": a.limit_train, "limit_eval": a.limit_eval})
+    check_writable(Path(a.out).parent if a.out else Path("results") / "runs", "record folder")
+    check_writable(a.workdir, "work folder")
     cfg = TrainConfig(
         model=a.model, data=str(_data_path(a)), recipe=a.recipe, seed=a.seed, epochs=a.epochs,
         batch_size=a.batch_size, lr=a.lr, optimizer=a.optimizer, precision=a.precision,
@@ -58,7 +65,14 @@ def cmd_train(a: argparse.Namespace) -> int:
         devices=a.devices, progress=not a.no_progress, pretrained=a.pretrained, natural=_natural_path(a),
         observe_test=a.observe_test,
     )
-    rec = train(cfg)
+    try:
+        rec = train(cfg)
+    except DivergedError as e:
+        # As in a suite: a failed record names the reason, and the user gets one line, not a traceback.
+        out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{cfg.model.replace(':', '-')}__failed.json"
+        write_json(out, failed_record(cfg, e))
+        print(f"fer-bench: {e}; failed record: {out}", file=sys.stderr)
+        return 1
     m = rec["metrics"]
     print(f"{rec['run_id']}: val acc {m['val']['accuracy']:.4f}  test acc {m['test']['accuracy']:.4f}  "
           f"test macro-F1 {m['test']['macro_f1']:.4f}  "
@@ -89,9 +103,11 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 def cmd_bench(a: argparse.Namespace) -> int:
     from fer_bench.bench import run_suite, suite_dir
+    from fer_bench.io import check_writable
     from fer_bench.leaderboard import write_leaderboard
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
+    check_writable(suite_dir(suite, a.results))
     counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
                        use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
                        progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints,
@@ -105,9 +121,11 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 def cmd_leaderboard(a: argparse.Namespace) -> int:
     from fer_bench.bench import suite_dir
+    from fer_bench.io import check_writable
     from fer_bench.leaderboard import write_leaderboard
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
+    check_writable(suite_dir(suite, a.results))
     print(f"leaderboard: {write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)}")
     return 0
 

@@ -37,6 +37,20 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], mode: str =
         os.fsync(f.fileno())
 
 
+def check_writable(folder: str | Path, what: str = "results folder") -> None:
+    """Fail before any work (not after an epoch of training) when `folder` cannot take files:
+    it is created if missing, then a probe file is written and removed."""
+    from fer_bench.errors import FerBenchError
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise FerBenchError(f"{folder}: the {what} is not writable ({e.strerror or e})") from None
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     atomic_write(path, lambda f: json.dump(obj, f, indent=1, default=_jsonable))
 

@@ -45,14 +45,21 @@ def _cascades():
     return default, alt2
 
 
+MAX_PHOTO_PIXELS = 100_000_000  # a 100-megapixel photo; larger headers are refused unread
+
+
 def read_gray(path: Path) -> np.ndarray:
     """Any photo (colour or gray, any size, EXIF-rotated) -> uint8 gray array."""
     from PIL import Image, ImageOps, UnidentifiedImageError
     try:
         with Image.open(path) as im:
+            # Checked from the header, before anything is decoded (decompression bombs).
+            if im.width * im.height > MAX_PHOTO_PIXELS:
+                raise FerBenchError(f"{path}: image is {im.width}x{im.height} pixels, more than the "
+                                    f"{MAX_PHOTO_PIXELS:,} allowed for a photo")
             im = ImageOps.exif_transpose(im)
             return np.asarray(im.convert("L"), dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise FerBenchError(f"{path}: unreadable ({e})") from None
 
 
@@ -119,10 +126,17 @@ def list_photos(src: Path) -> list[tuple[Path, str | None, str]]:
             reader = csv.DictReader(f)
             if not {"file", "emotion"} <= set(reader.fieldnames or []):
                 raise FerBenchError(f"{labels_csv}: expected columns file,emotion; found {reader.fieldnames}")
-            for row in reader:
+            root = src.resolve()
+            for n, row in enumerate(reader, start=2):
+                if row["file"] is None or row["emotion"] is None:
+                    raise FerBenchError(f"{labels_csv}: row {n} has fewer than 2 fields (file,emotion)")
                 given = row["emotion"].strip()
                 name = CLASSES[int(given)] if given.isdigit() and int(given) < len(CLASSES) else canonical_class(given)
-                out.append((src / row["file"], name, given))
+                path = src / row["file"].strip()
+                # A labels file names photos inside SRC: '../x.jpg' or '/etc/x' would read other files.
+                if Path(row["file"].strip()).is_absolute() or not path.resolve().is_relative_to(root):
+                    raise FerBenchError(f"{labels_csv}: row {n}: {row['file']!r} is outside {src}")
+                out.append((path, name, given))
     else:
         for d in sorted(p for p in src.iterdir() if p.is_dir()):
             for f in sorted(p for p in d.iterdir() if p.is_file()):
@@ -132,10 +146,22 @@ def list_photos(src: Path) -> list[tuple[Path, str | None, str]]:
     return out
 
 
+def check_out_folder(src: Path, out: Path) -> None:
+    """OUT may be replaced only when it is safe to: never SRC, inside SRC or around SRC, and an
+    existing non-empty OUT only when it holds a previous build (our manifest)."""
+    s, o = src.resolve(), out.resolve()
+    if o == s or o.is_relative_to(s) or s.is_relative_to(o):
+        raise FerBenchError(f"{out}: the output folder must not be, contain or lie inside the photos folder {src}")
+    if o.exists() and (not o.is_dir() or (any(o.iterdir()) and not (o / "manifest.csv").is_file())):
+        raise FerBenchError(f"{out}: exists and is not a previous natural build (no manifest.csv); "
+                            "choose a new or empty folder")
+
+
 def build_natural(src: str | Path, out: str | Path, opts: CropOptions = CropOptions()) -> list[dict]:
     """Build the set; returns the manifest rows. OUT is replaced only when the build succeeds."""
     src, out = Path(src), Path(out)
     photos = list_photos(src)
+    check_out_folder(src, out)
     cascades = _cascades()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

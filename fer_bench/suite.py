@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,38 @@ from fer_bench.recipes import get_recipe
 OVERRIDES = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "pretrained": (bool, str)}
 DATA_KEYS = {"limit_train": int, "limit_eval": int, "labels": str, "fmt": str, "contempt": bool,
              "drop_blank": bool}
+SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test")
+CELL_KEYS = ("model", "recipe", "seeds", "overrides", "grid")
+# Numbers a run needs to make sense: an epoch budget of 0 would record an untrained model as finished.
+POSITIVE = ("epochs", "batch_size", "lr", "limit_train", "limit_eval")
+
+
+def _closest(key: str, allowed) -> str:
+    near = difflib.get_close_matches(str(key), list(allowed), n=1)
+    return f" (did you mean {near[0]!r}?)" if near else f" (allowed: {', '.join(allowed)})"
+
+
+def check_keys(where: str, d: dict, allowed) -> None:
+    for k in d:
+        if k not in allowed:
+            raise FerBenchError(f"{where}: unknown key {k!r}{_closest(k, allowed)}")
+
+
+def check_numbers(where: str, values: dict) -> None:
+    """Budgets, sizes and learning rates must be positive, finite numbers."""
+    for k in POSITIVE:
+        v = values.get(k)
+        if v is not None and (isinstance(v, bool) or not math.isfinite(v) or v <= 0):
+            raise FerBenchError(f"{where}: {k.replace('_', '-') if where == 'command line' else k} = {v!r} "
+                                "must be a positive number")
+
+
+def _seeds(where: str, value) -> list[int]:
+    if not isinstance(value, list) or not value or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           and s >= 0 for s in value):
+        raise FerBenchError(f"{where}: seeds = {value!r} must be a non-empty list of non-negative integers, "
+                            "e.g. [0, 1, 2]")
+    return value
 
 
 @dataclass(frozen=True)
@@ -70,13 +104,18 @@ class Suite:
 
 
 def _typed(where: str, d: dict, allowed: dict) -> dict:
+    if not isinstance(d or {}, dict):
+        raise FerBenchError(f"{where}: expected a mapping of keys to values, found {d!r}")
     out = {}
     for k, v in (d or {}).items():
         if k not in allowed:
-            raise FerBenchError(f"{where}: unknown key {k!r} (allowed: {', '.join(allowed)})")
+            raise FerBenchError(f"{where}: unknown key {k!r}{_closest(k, allowed)}")
+        if allowed[k] is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
             raise FerBenchError(f"{where}: {k} = {v!r} has the wrong type")
         out[k] = v
+    check_numbers(where, out)
     return out
 
 
@@ -93,11 +132,16 @@ def load_suite(path: str | Path) -> Suite:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise FerBenchError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(raw, dict) or "cells" not in raw:
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise FerBenchError(f"{path}: a suite needs a 'cells' list")
+    check_keys(str(path), raw, SUITE_KEYS)
+    name = str(raw.get("name") or path.stem)
+    # The name becomes a folder under --results (and checkpoints are removed from it): a plain name only.
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or ".." in name:
+        raise FerBenchError(f"{path}: name {name!r} must be a plain name (letters, digits, _ . -), not a path")
     suite = Suite(
-        name=str(raw.get("name") or path.stem), path=path, description=str(raw.get("description", "")),
-        seeds=list(raw.get("seeds", [0])),
+        name=name, path=path, description=str(raw.get("description", "")),
+        seeds=_seeds(f"{path}", raw.get("seeds", [0])),
         data=_typed(f"{path}: data", raw.get("data", {}), DATA_KEYS),
         defaults=_typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES),
         tables=raw.get("tables", {}) or {},
@@ -108,16 +152,24 @@ def load_suite(path: str | Path) -> Suite:
         where = f"{path}: cells[{n}]"
         if not isinstance(entry, dict) or "model" not in entry:
             raise FerBenchError(f"{where}: each cell needs a 'model'")
+        check_keys(where, entry, CELL_KEYS)
         model = str(entry["model"])
         try:
             card = get_card(model)
             recipe = get_recipe(str(entry.get("recipe", card.recipe))).name
         except FerBenchError as e:
             raise FerBenchError(f"{where}: {e}") from None
-        seeds = entry.get("seeds", suite.seeds)
+        seeds = _seeds(where, entry["seeds"]) if "seeds" in entry else suite.seeds
         fixed = {**suite.defaults, **_typed(where, entry.get("overrides", {}), OVERRIDES)}
         grid = entry.get("grid", {}) or {}
-        _typed(f"{where}: grid", {k: v[0] for k, v in grid.items() if isinstance(v, list) and v}, OVERRIDES)
+        if not isinstance(grid, dict):
+            raise FerBenchError(f"{where}: grid must map keys to lists of values, e.g. {{lr: [0.1, 0.01]}}")
+        for k, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise FerBenchError(f"{where}: grid {k} = {values!r} must be a non-empty list, e.g. [0.1, 0.01]")
+            for v in values:   # every value, not just the first
+                _typed(f"{where}: grid", {k: v}, OVERRIDES)
+        grid = {k: [_typed(where, {k: v}, OVERRIDES)[k] for v in values] for k, values in grid.items()}
         points = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
         for point in points:
             over = tuple(sorted({**fixed, **point}.items()))

@@ -289,6 +289,11 @@ def train(cfg: TrainConfig) -> dict:
     )
     fit_t0 = time.perf_counter()
     last = ckpt_dir / "last.ckpt"
+    if cfg.resume and last.is_file() and not checkpoint_readable(last):
+        bad = last.with_name("last.ckpt.corrupt")
+        last.replace(bad)
+        print(f"fer-bench: {last}: corrupt resume checkpoint (moved to {bad.name}); this cell starts again "
+              "from epoch 1", file=sys.stderr)
     trainer.fit(module, datamodule=dm, ckpt_path=str(last) if cfg.resume and last.is_file() else None)
     fit_seconds = time.perf_counter() - fit_t0
     # validate/test(ckpt_path=...) below restore callback states from the best checkpoint:
@@ -378,6 +383,29 @@ def train(cfg: TrainConfig) -> dict:
         log_final_to_wandb(logger, record)
     record["path"] = str(out)
     return record
+
+
+def failed_record(cfg: TrainConfig, error: BaseException, run_id: str | None = None) -> dict:
+    """The record of a run that failed (diverged, crashed): why, with what, on what."""
+    import traceback
+    reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    return {
+        "schema": RECORD_SCHEMA, "status": "failed", "reason": reason, "run_id": run_id or cfg.run_id,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "meta": cfg.meta, "model": {"name": cfg.model}, "recipe": {"name": cfg.recipe},
+        "config": {"seed": cfg.seed, "overrides": cfg.meta.get("overrides", {})},
+        "traceback": traceback.format_exc(limit=5), "environment": environment(),
+    }
+
+
+def checkpoint_readable(path: Path) -> bool:
+    """A torch checkpoint is a zip archive: a truncated or overwritten one fails its CRC check."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+        return False
 
 
 def keep_model(module: FERClassifier, ckpt_path: str | None, out_dir: Path, record: dict) -> str:

@@ -261,10 +261,22 @@ def test_claims_are_audited_only_on_their_papers_recipe(tmp_path):
     write_leaderboard(tmp_path / "c", "c")
     audit = (tmp_path / "c" / "LEADERBOARD.md").read_text().split("## Claims audit")[1].split("##")[0]
     # majeed_cnn claims 72.92% on PrivateTest; both seeds are > 1 point below it.
-    assert audit.count("| majeed_cnn | 72.92%") == 1 and "**not reproduced**" in audit and "-11.9 points" in audit
-    assert claim_verdict(0.7292, [0.60, 0.62]) == "not reproduced"
-    assert claim_verdict(0.7292, [0.72, 0.74]) == "reproduced"
-    assert claim_verdict(0.7292, [0.70, 0.76]) in ("reproduced", "inconclusive")
+    assert audit.count("| majeed_cnn | 72.92%") == 1 and "-11.9 points" in audit
+    # The fake records' budget (see fake_record) is below the claim's 76 epochs.
+    assert "**untested at budget (ran " in audit and "of 76 epochs)**" in audit
+
+
+@pytest.mark.parametrize("seeds, budget, verdict", [
+    ([0.60, 0.62], 76, "not reproduced"),                       # every seed > 1 point below
+    ([0.72, 0.74], 76, "reproduced"),                           # mean within one point
+    ([0.70, 0.735], 80, "inconclusive"),                        # mean 71.75: more than a point below, a seed above
+    ([0.60, 0.62], 8, "untested at budget (ran 8 of 76 epochs)"),
+    ([0.75, 0.76], 8, "untested at budget (ran 8 of 76 epochs)"),  # a short run cannot confirm either
+])
+def test_claim_verdicts_are_budget_aware(seeds, budget, verdict):
+    assert claim_verdict(0.7292, seeds, budget, 76) == verdict
+    if budget >= 76:
+        assert claim_verdict(0.7292, seeds) == verdict          # no stated budget: judged on the numbers
 
 
 def test_per_class_evidence_sets_the_papers_table_beside_the_prior(tmp_path):

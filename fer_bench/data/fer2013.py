@@ -203,14 +203,16 @@ def decode_image(path: Path) -> np.ndarray:
     """Decode one 48x48 face image to uint8 grayscale, or raise a one-line error."""
     try:
         with Image.open(path) as im:
-            im.load()
+            # The header's size is checked before decoding: a 48x48 set never needs a large image,
+            # and a decompression bomb must not be decoded at all.
             if im.size != (IMAGE_SIZE, IMAGE_SIZE):
                 raise FerBenchError(
                     f"{path}: image is {im.size[0]}x{im.size[1]}, expected 48x48 "
                     "(build other photos with `fer-bench natural build`)"
                 )
+            im.load()
             return np.asarray(im.convert("L"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise FerBenchError(f"{path}: cannot decode image ({e})") from None
 
 
@@ -308,8 +310,8 @@ def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True
     path = Path(path)
     try:
         df = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise FerBenchError(f"{path}: cannot read FER+ votes ({str(e).strip()})") from None
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        raise FerBenchError(f"{path}: cannot read FER+ votes ({str(e).strip().splitlines()[0]})") from None
     missing = [c for c in ("Usage", *FERPLUS_COLUMNS) if c not in df.columns]
     if missing:
         raise FerBenchError(f"{path}: FER+ file lacks columns {', '.join(missing)}")
@@ -322,7 +324,15 @@ def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True
     mismatch = np.nonzero(split != data.splits.numpy())[0]
     if len(mismatch):
         raise FerBenchError(f"{path}: row {mismatch[0]}: Usage differs from the CSV's")
-    votes = df[list(FERPLUS_COLUMNS)].to_numpy(np.int64)
+    raw = df[list(FERPLUS_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    bad = raw.isna() | (raw < 0) | (raw != raw.round())
+    if bad.to_numpy().any():
+        row, col = np.argwhere(bad.to_numpy())[0]
+        value = df[FERPLUS_COLUMNS[col]].iloc[row]
+        value = "" if pd.isna(value) else (value.item() if hasattr(value, "item") else value)
+        raise FerBenchError(f"{path}: row {row + 2}, column {FERPLUS_COLUMNS[col]}: vote {value!r} is not a "
+                            "non-negative whole number")
+    votes = raw.to_numpy().astype(np.int64)
     top = votes.max(axis=1)
     n_top = (votes == top[:, None]).sum(axis=1)
     arg = votes.argmax(axis=1)

@@ -11,14 +11,15 @@ from fer_bench.models.registry import Claim, ModelCard, keras_init_, register_mo
 CARD = ModelCard(
     name="bodapati_cnn",
     paper="Bodapati, Maturi & Tanneru, Deep Learning-Based Facial Emotion Recognition with Optimized CNN",
-    year=None,
+    year=None, authors="Bodapati, Maturi & Tanneru",
     source="seeds/001",
     recipe="bodapati_amsgrad",
     claims=(
         Claim("accuracy", 0.65, "image-folder test/ (PublicTest + PrivateTest, 7,177 images)",
-              "blank images and emoji removed first; AMSGrad lr 0.01"),
+              "blank images and emoji removed first; AMSGrad lr 0.01; epochs not stated (our recipe's 30)",
+              epochs=30),
         Claim("macro_f1", 0.64, "image-folder test/ (PublicTest + PrivateTest)",
-              "per-class table has class names out of order against the supports"),
+              "per-class table has class names out of order against the supports", epochs=30),
     ),
     interpretation=(
         "The layer figure is missing: the common Sequential 'conv + BatchNorm + max-pool + dropout' "

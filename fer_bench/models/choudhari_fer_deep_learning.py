@@ -14,7 +14,7 @@ from fer_bench.models.registry import ModelCard, keras_init_, register_model
 CARD = ModelCard(
     name="choudhari_cnn",
     paper="Choudhari, Giri & Khan, Facial expression recognition system using Deep learning",
-    year=None,
+    year=None, authors="Choudhari, Giri & Khan",
     source="seeds/000",
     recipe="choudhari_adam",
     claims=(),

@@ -14,11 +14,11 @@ from fer_bench.models.registry import Claim, ModelCard, register_model
 CARD = ModelCard(
     name="khaireddin_vgg",
     paper="Khaireddin & Chen, Facial Emotion Recognition: State of the Art Performance on FER2013",
-    year=2021,
+    year=2021, authors="Khaireddin & Chen",
     source="public reference (arXiv 2105.03588; code usef-kh/fer)",
     recipe="khaireddin_sgd",
     claims=(Claim("accuracy", 0.7328, "FER-2013 PrivateTest",
-                  "their code selects the checkpoint on PrivateTest"),),
+                  "their code selects the checkpoint on PrivateTest", epochs=300),),
     interpretation=(
         "Layers as in their code: four blocks of two 3x3 convs (64, 128, 256, 512) with BN and ReLU, "
         "max-pool after each block, on 40x40 crops (-> 512x2x2), dense 4096-4096-7 with dropout 0.2.",

@@ -13,11 +13,12 @@ MAJEED_CNN = ModelCard(
     name="majeed_cnn",
     paper=PAPER,
     year=None,  # the seed text gives no publication date
+    authors="Majeed, Naeem & Saeed",
     source="seeds/002",
     recipe="majeed_sgd",
     claims=(
-        Claim("accuracy", 0.7292, "FER-2013 test (PrivateTest)", "76 epochs; validation 0.64"),
-        Claim("accuracy", 0.8510, "self-made natural set (337/396)", measured="natural"),
+        Claim("accuracy", 0.7292, "FER-2013 test (PrivateTest)", "76 epochs; validation 0.64", epochs=76),
+        Claim("accuracy", 0.8510, "self-made natural set (337/396)", measured="natural", epochs=76),
     ),
     interpretation=(
         "Layer table (Table I) is complete and followed exactly: 8,779,047 parameters.",
@@ -65,7 +66,7 @@ def majeed_cnn(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
 LENET5 = ModelCard(
     name="lenet5",
     paper="LeNet-5 (LeCun et al. 1998), as re-run by " + PAPER,
-    year=1998,
+    year=1998, authors="LeCun et al.",
     source="seeds/002 (baseline it re-ran)",
     recipe="majeed_sgd",
     claims=(),

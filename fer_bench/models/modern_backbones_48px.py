@@ -16,8 +16,16 @@ _SCRATCH = "Trained from scratch (ImageNet weights cannot be fetched here), 1 in
 
 
 def _card(name: str, paper: str, year: int, changes: str) -> ModelCard:
-    return ModelCard(name=name, paper=paper, year=year, source="timm 1.0.31 (adapted to 48x48)",
-                     recipe="arena", interpretation=(changes, _SCRATCH), tags=("modern", "timm"))
+    authors, _ = paper.split(", ", 1) if paper.count(", ") == 1 else paper.rsplit(", ", 1)
+    return ModelCard(name=name, paper=paper, year=year, authors=_short(authors),
+                     source="timm 1.0.31 (adapted to 48x48)", recipe="arena",
+                     interpretation=(changes, _SCRATCH), tags=("modern", "timm"))
+
+
+def _short(authors: str) -> str:
+    """'A, B, C & D' -> 'A et al.'; two authors stay as they are."""
+    names = authors.replace(" & ", ", ").split(", ")
+    return authors if len(names) <= 2 else f"{names[0]} et al."
 
 
 @register_model(_card(

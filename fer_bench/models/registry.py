@@ -36,6 +36,8 @@ class Claim:
     note: str = ""
     measured: str = "test"  # what the suite compares it with: test (PrivateTest), val, natural
     per_class: PerClassTable | None = None
+    # The training budget (epochs) the claim was made at: a shorter run cannot refute it.
+    epochs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class ModelCard:
     interpretation: tuple[str, ...] = ()   # what the paper leaves open and how we read it
     expected_params: int | None = None     # from the paper's layer table, when it has one
     tags: tuple[str, ...] = field(default_factory=tuple)
+    authors: str = ""                      # short form for tables, e.g. "Khaireddin & Chen"
+
+    @property
+    def citation(self) -> str:
+        """'Authors (year)' for tables; the year is 'n.d.' where the paper gives none."""
+        who = self.authors or self.paper
+        return f"{who} ({self.year if self.year else 'n.d.'})"
 
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}

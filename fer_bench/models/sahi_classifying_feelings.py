@@ -10,6 +10,7 @@ from fer_bench.models.layers import conv_bn
 from fer_bench.models.registry import Claim, ModelCard, PerClassTable, keras_init_, register_model
 from fer_bench.models.timm_models import create_timm
 
+AUTHORS = "Sahi, Elgayar & Hikal"
 PAPER = "Sahi, Elgayar & Hikal, Classifying Feelings Using Facial Expression Recognition"
 SHUFFLE_NOTE = ("their per-class tables show precision/recall near each class's prior with the "
                 "training set's supports: the signature of scoring with a shuffled generator")
@@ -30,14 +31,15 @@ COMMON = (
 )
 
 CNN_CARD = ModelCard(
-    name="sahi_cnn", paper=PAPER, year=2024, source="seeds/004", recipe="sahi_adam",
-    claims=(Claim("accuracy", 0.7941, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=CNN_TABLE),),
+    name="sahi_cnn", paper=PAPER, year=2024, authors=AUTHORS, source="seeds/004", recipe="sahi_adam",
+    claims=(Claim("accuracy", 0.7941, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=CNN_TABLE, epochs=50),),
     interpretation=("Second conv: 128 filters 5x5 'same' (the text says only that sizes vary).", *COMMON),
     tags=("seed", "cnn"),
 )
 ATTENTION_CARD = ModelCard(
-    name="sahi_attention_cnn", paper=PAPER, year=2024, source="seeds/004", recipe="sahi_adam",
-    claims=(Claim("accuracy", 0.5519, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=ATTENTION_TABLE),),
+    name="sahi_attention_cnn", paper=PAPER, year=2024, authors=AUTHORS, source="seeds/004", recipe="sahi_adam",
+    claims=(Claim("accuracy", 0.5519, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=ATTENTION_TABLE,
+                  epochs=50),),
     interpretation=(
         "Backbone of sahi_cnn; after the last conv block: squeeze-and-excitation (reduction 16), "
         "then spatial softmax attention A = softmax over positions of Q*K (Q, K: 1x1 convs), "
@@ -48,8 +50,9 @@ ATTENTION_CARD = ModelCard(
     tags=("seed", "cnn", "attention"),
 )
 RESNET_CARD = ModelCard(
-    name="sahi_resnet50", paper=PAPER, year=2024, source="seeds/004", recipe="sahi_resnet50_finetune",
-    claims=(Claim("accuracy", 0.7276, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=RESNET_TABLE),),
+    name="sahi_resnet50", paper=PAPER, year=2024, authors=AUTHORS, source="seeds/004",
+    recipe="sahi_resnet50_finetune",
+    claims=(Claim("accuracy", 0.7276, "FER-2013 test (3,589 images)", SHUFFLE_NOTE, per_class=RESNET_TABLE, epochs=5),),
     interpretation=(
         "timm's resnet50 with a 1-channel stem (pretrained RGB stem weights summed over channels, "
         "as timm adapts them) and a 7-way head, on 48x48 input.",

@@ -10,12 +10,12 @@ from fer_bench.models.registry import Claim, ModelCard, keras_init_, register_mo
 CARD = ModelCard(
     name="seelam_cnn",
     paper="Seelam, Devaraj & Dharavathu, Image Classification: Emotion Recognition",
-    year=None,
+    year=None, authors="Seelam, Devaraj & Dharavathu",
     source="seeds/003",
     recipe="seelam_adam",
     claims=(
         Claim("accuracy", 0.6612, "validation (their split)", "epoch 219 of 239; train 81.51%",
-              measured="val"),
+              measured="val", epochs=239),
     ),
     interpretation=(
         "Layer list followed exactly; Keras defaults fill the gaps: 'valid' padding (feature maps "

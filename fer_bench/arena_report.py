@@ -1,0 +1,159 @@
+"""The arena's headline: which architecture wins at one budget, by how much, and at what cost.
+
+Works on the leaderboard's aggregated rows (one per model, seeds pooled, p-values against the winner
+already attached); every sentence is computed from them. Nothing here trains or reads data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fer_bench.errors import FerBenchError
+from fer_bench.io import atomic_path
+from fer_bench.models import get_card
+
+# Okabe & Ito's colour-blind-safe palette.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+CLOSE = 0.01  # "within one point" of the winner
+
+
+def pareto_front(costs: list[float], accs: list[float]) -> list[int]:
+    """Indices of the points no other point dominates (cost <= and accuracy >=, one of them strictly),
+    in order of increasing cost."""
+    front = []
+    for i, (c, a) in enumerate(zip(costs, accs, strict=True)):
+        dominated = any((c2 <= c and a2 >= a) and (c2 < c or a2 > a)
+                        for j, (c2, a2) in enumerate(zip(costs, accs, strict=True)) if j != i)
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: (costs[i], -accs[i]))
+
+
+def _citation(model: str) -> str:
+    try:
+        return get_card(model).citation
+    except FerBenchError:
+        return model
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "< 1e-16" if p < 1e-16 else f"{p:.3g}"
+
+
+def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int) -> list[str]:
+    """The compact table, the accuracy-vs-cost plot and the two sentences that answer the question."""
+    hw = sorted({r["records"][0]["environment"]["hardware"]["cpu"] for r in rows})
+    mixed = len(hw) > 1
+    budget = sorted({r["epoch_budget"] for r in rows})
+    out = ["## Headline", "",
+           f"Every architecture trained with one recipe at one budget ({'/'.join(map(str, budget))} epochs), "
+           "scored with one protocol (single centre view). Accuracy and macro-F1 on PrivateTest in %, mean over "
+           "seeds ± 95% CI half-width (Student t). The **winner** is the row with the best mean *validation* "
+           "(PublicTest) accuracy, so that no choice looks at PrivateTest; p: exact McNemar on per-image "
+           "predictions of matched seeds against it. MMACs: one 48x48 image, eval mode. Latency: batch 1, "
+           "median ms, the faster of the run precision and fp32; train img/s: median over seeds."
+           + (f" Cost columns come from the records' own hardware, which differs between rows ({'; '.join(hw)}): "
+              "compare them within one hardware only (the hardware column)." if mixed else f" Hardware: {hw[0]}."),
+           "",
+           "| # | model | paper | params | MMACs | PrivateTest acc | macro-F1 | seeds | latency ms | train img/s "
+           f"| p vs winner |{' hardware |' if mixed else ''}",
+           f"|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|{'---|' if mixed else ''}"]
+    for i, r in enumerate(rows, 1):
+        ci = f" ± {100 * r['test_acc_ci95']:.2f}" if r["test_acc_ci95"] is not None else ""
+        f1ci = f" ± {100 * r['test_f1_ci95']:.2f}" if r["test_f1_ci95"] is not None else ""
+        name = f"**{r['model']}** (winner)" if r is winner else r["model"]
+        pending = "" if r["n"] >= seeds_wanted else f" (of {seeds_wanted})"
+        cpu = f" {r['records'][0]['environment']['hardware']['cpu']} |" if mixed else ""
+        out.append(f"| {i} | {name} | {_citation(r['model'])} | {r['params'] / 1e6:.2f}M | {r['macs'] / 1e6:,.1f} | "
+                   f"{100 * r['test_acc']:.2f}{ci} | {100 * r['test_f1']:.2f}{f1ci} | {r['n']}{pending} | "
+                   f"{r['latency_ms']:.2f} | {r['train_ips']:,.0f} | {_p(r.get('p_vs_ref'))} |{cpu}")
+    out += ["", *answer(rows, winner, seeds_wanted)]
+    png = "accuracy_vs_cost.png"
+    cost_plot(rows, winner, plots_dir / png)
+    out += ["", f"![accuracy against cost](plots/{png}) (also as [SVG](plots/accuracy_vs_cost.svg))"]
+    return out
+
+
+def answer(rows: list[dict], winner: dict, seeds_wanted: int) -> list[str]:
+    """Two sentences: who wins at this budget (and is it real), and the best accuracy per unit of cost."""
+    budget = winner["epoch_budget"]
+    runner = max((r for r in rows if r is not winner), key=lambda r: r["test_acc"], default=None)
+    incomplete = [r["model"] for r in rows if r["n"] < seeds_wanted]
+    s1 = (f"At {budget} epochs, **{winner['model']}** ({_citation(winner['model'])}) wins: "
+          f"{100 * winner['test_acc']:.2f}% PrivateTest over {winner['n']} seed(s)")
+    if runner is not None:
+        gap = 100 * (winner["test_acc"] - runner["test_acc"])
+        p = runner.get("p_vs_ref")
+        real = "" if p is None else (", a real difference on this test set (p < 0.05)" if p < 0.05 else
+                                     ", not a significant difference on this test set (p >= 0.05)")
+        s1 += (f", {gap:+.2f} points against the next best by test accuracy, {runner['model']} "
+               f"({100 * runner['test_acc']:.2f}%, p = {_p(p)}{real})")
+        if runner["test_acc"] > winner["test_acc"]:
+            s1 += "; the winner is chosen on validation, and on PrivateTest it is not the top row"
+    s1 += "."
+    out = [s1]
+    for cost, unit, fmt in (("macs", "MMACs", lambda v: f"{v / 1e6:,.1f}"),
+                            ("latency_ms", "ms at batch 1", lambda v: f"{v:.2f}")):
+        close = [r for r in rows if r["test_acc"] >= winner["test_acc"] - CLOSE]
+        cheapest = min(close, key=lambda r: r[cost])
+        front = pareto_front([r[cost] for r in rows], [r["test_acc"] for r in rows])
+        names = ", ".join(rows[i]["model"] for i in front)
+        if cheapest is winner:
+            out.append(f"By {unit}: no architecture within {100 * CLOSE:.0f} point of the winner costs less than "
+                       f"it ({fmt(winner[cost])}); the Pareto front (cheapest to most accurate): {names}.")
+        else:
+            out.append(f"By {unit}: the cheapest architecture within {100 * CLOSE:.0f} point of the winner is "
+                       f"**{cheapest['model']}** ({100 * cheapest['test_acc']:.2f}% at {fmt(cheapest[cost])} "
+                       f"against {fmt(winner[cost])}, {winner[cost] / max(cheapest[cost], 1e-12):.1f}x less); "
+                       f"the Pareto front (cheapest to most accurate): {names}.")
+    if incomplete:
+        out.append(f"Pending: {', '.join(incomplete)} have fewer than {seeds_wanted} seeds; these sentences "
+                   "will change as their records arrive.")
+    return [" ".join(out[:1]), "", *out[1:]]
+
+
+def cost_plot(rows: list[dict], winner: dict, path: Path) -> None:
+    """Accuracy (mean, 95% CI bars) against MMACs and against batch-1 latency, Pareto front marked."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    for ax, cost, label in ((axes[0], "macs", "MMACs per 48x48 image (log scale)"),
+                            (axes[1], "latency_ms", "batch-1 CPU latency, ms (log scale)")):
+        xs = [r[cost] / (1e6 if cost == "macs" else 1) for r in rows]
+        ys = [100 * r["test_acc"] for r in rows]
+        err = [100 * (r["test_acc_ci95"] or 0) for r in rows]
+        for i, r in enumerate(rows):
+            modern = "modern" in getattr(_card_or_none(r["model"]), "tags", ())
+            ax.errorbar(xs[i], ys[i], yerr=err[i], fmt="s" if modern else "o", ms=6, capsize=3,
+                        color=OKABE_ITO[0] if modern else OKABE_ITO[1],
+                        mec="black" if r is winner else "none")
+            ax.annotate(r["model"], (xs[i], ys[i]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        front = pareto_front(xs, ys)
+        ax.step([xs[i] for i in front], [ys[i] for i in front], where="post", color=OKABE_ITO[2], lw=1.5,
+                label="Pareto front")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("PrivateTest accuracy, % (mean ± 95% CI)")
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], marker="o", ls="", color=OKABE_ITO[1], label="paper architecture"),
+               Line2D([], [], marker="s", ls="", color=OKABE_ITO[0], label="modern backbone (adapted)"),
+               Line2D([], [], color=OKABE_ITO[2], label="Pareto front")]
+    axes[1].legend(handles=handles, fontsize=8, loc="lower right")
+    fig.suptitle(f"Architecture arena: accuracy against cost ({winner['epoch_budget']} epochs, one recipe)",
+                 fontsize=10)
+    fig.tight_layout()
+    for suffix, kw in ((".png", {"dpi": 300}), (".svg", {})):
+        with atomic_path(path.with_suffix(suffix)) as tmp:
+            fig.savefig(tmp, format=suffix[1:], bbox_inches="tight", **kw)
+    plt.close(fig)
+
+
+def _card_or_none(model: str):
+    try:
+        return get_card(model)
+    except FerBenchError:
+        return None

@@ -1,0 +1,95 @@
+"""The arena (issue #16): adapted backbones, the single-view protocol, the Pareto front and the
+headline computed from hand-made records."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fer_bench.arena_report import pareto_front
+from fer_bench.leaderboard import write_leaderboard
+from fer_bench.models import count_macs, create_model, get_card
+from fer_bench.suite import load_suite
+from tests.test_bench import fake_record
+
+MODERN = ("resnet18_fer", "convnext_atto_fer", "efficientnet_b0_fer", "mobilenetv3_fer", "regnety_004_fer")
+
+
+def test_pareto_front_on_hand_made_points():
+    # (cost, accuracy): b dominates a (cheaper? no: same cost, more accurate); d is dominated by c.
+    costs = [10, 10, 20, 30, 40, 5]
+    accs = [0.50, 0.60, 0.65, 0.64, 0.70, 0.40]
+    assert pareto_front(costs, accs) == [5, 1, 2, 4]
+    assert pareto_front([1.0], [0.5]) == [0]
+    assert pareto_front([1, 1], [0.5, 0.5]) == [0, 1]      # ties dominate neither
+
+
+@pytest.mark.parametrize("name", MODERN)
+def test_modern_backbones_are_adapted_to_48px(name):
+    model = create_model(name).eval()
+    feats = {}
+    last = list(model.children())
+    # The last stage must see more than 1x1 at 48x48 (the point of the adaptation).
+    hook_on = {"resnet18_fer": "layer4", "convnext_atto_fer": "stages", "efficientnet_b0_fer": "blocks",
+               "mobilenetv3_fer": "blocks", "regnety_004_fer": "s4"}[name]
+    getattr(model, hook_on).register_forward_hook(lambda m, i, o: feats.setdefault("x", o))
+    with torch.no_grad():
+        out = model(torch.rand(2, 1, 48, 48))
+    assert out.shape == (2, 7) and last
+    assert feats["x"].shape[-1] == 3 and feats["x"].shape[-2] == 3
+    card = get_card(name)
+    assert card.recipe == "arena" and card.year and "instead of" in card.interpretation[0]
+
+
+def test_single_view_counts_one_crop_for_ten_crop_models():
+    from fer_bench.train import eval_view_model
+    ten = count_macs(create_model("khaireddin_vgg"))
+    one = count_macs(eval_view_model("khaireddin_vgg", 7, "single"))
+    assert ten == 10 * one
+    model = eval_view_model("khaireddin_vgg", 7, "single").eval()
+    x = torch.rand(3, 1, 48, 48)
+    with torch.no_grad():
+        assert torch.equal(model(x), model.forward_crops(x[..., 4:44, 4:44]))
+
+
+def test_arena_suite_is_one_recipe_one_budget_every_architecture():
+    suite = load_suite("benchmarks/arena.yaml")
+    models = {c.model for c in suite.cells}
+    assert {c.recipe for c in suite.cells} == {"arena"} and len(models) >= 13
+    assert set(MODERN) <= models and {c.seed for c in suite.cells} == {0, 1, 2}
+    from fer_bench.recipes import get_recipe
+    r = get_recipe("arena")
+    assert r.epochs >= 12 and r.eval_protocol == "single" and r.schedule["name"] == "onecycle"
+
+
+def test_headline_is_computed_from_the_records(tmp_path):
+    """Three models x 2 seeds with known predictions: the winner (best val), the p-values, the
+    cheapest model within a point of it and the Pareto front all follow from the records."""
+    labels = np.arange(200) % 7
+    runs = tmp_path / "a" / "runs"
+    runs.mkdir(parents=True)
+    # model: (number right per seed, val acc, MACs, latency)
+    spec = {"big": ((150, 152), 0.70, 900e6, 9.0), "small": ((149, 151), 0.69, 100e6, 2.0),
+            "tiny": ((100, 102), 0.50, 1e6, 0.5)}
+    for model, (rights, val, macs, lat) in spec.items():
+        for seed, n_right in enumerate(rights):
+            preds = labels.copy()
+            preds[n_right:] = (labels[n_right:] + 1) % 7
+            rec = fake_record(model, seed, labels, preds, val_acc=val)
+            rec["run_id"] = f"{model}__arena__s{seed}"
+            rec["recipe"]["name"] = "arena"
+            rec["model"]["macs"] = macs
+            rec["timing"]["latency_ms_batch1"] = lat
+            (runs / f"{rec['run_id']}.json").write_text(json.dumps(rec))
+    write_leaderboard(tmp_path / "a", "a", {"headline": {"arena": True, "seeds": 2}})
+    md = (tmp_path / "a" / "LEADERBOARD.md").read_text()
+    head = md.split("## Headline")[1].split("## Leaderboard")[0]
+    assert "| 1 | **big** (winner) |" in head and "| 75.50 ± " in head
+    # small is 0.5 points behind big with identical errors on the first 149 images: not significant.
+    assert "the cheapest architecture within 1 point of the winner is **small**" in head
+    assert "(75.00% at 100.0 against 900.0, 9.0x less)" in head
+    assert "Pareto front (cheapest to most accurate): tiny, small, big." in head
+    assert "not a significant difference" in head
+    assert (tmp_path / "a" / "plots" / "accuracy_vs_cost.png").is_file()
+    assert (tmp_path / "a" / "plots" / "accuracy_vs_cost.svg").is_file()

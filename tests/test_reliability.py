@@ -1,0 +1,241 @@
+"""Issue #18: no command may destroy user data, race itself, or accept nonsense silently.
+Each test reproduces one reported fault."""
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_bench.bench import claim_cell
+from fer_bench.cli import main
+from fer_bench.train import checkpoint_readable
+from tests.conftest import tiny_images, write_csv
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def one_line_error(capsys, *needles: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for n in needles:
+        assert n in err, err
+    return err
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def photo_src(tmp_path) -> Path:
+    """A folder of 'photos' (noise: no face is needed to test what happens to the folders)."""
+    src = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    for cls in ("happy", "sad"):
+        (src / cls).mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)).save(src / cls / "a.jpg")
+    (tmp_path / "sibling.txt").write_text("keep me")
+    return src
+
+
+# 1. natural build must never delete or overwrite what it did not make
+@pytest.mark.parametrize("out", ["same", "parent", "inside", "cwd"])
+def test_natural_build_refuses_an_output_folder_that_would_destroy_photos(photo_src, tmp_path, capsys,
+                                                                          monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    target = {"same": photo_src, "parent": tmp_path, "inside": photo_src / "happy", "cwd": Path(".")}[out]
+    before = snapshot(tmp_path)
+    assert main(["natural", "build", str(photo_src), str(target)]) == 2
+    one_line_error(capsys, "photos folder")
+    assert snapshot(tmp_path) == before
+
+
+def test_natural_build_replaces_only_a_previous_build(photo_src, tmp_path, capsys):
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("precious")
+    assert main(["natural", "build", str(photo_src), str(other)]) == 2
+    one_line_error(capsys, "not a previous natural build")
+    assert (other / "notes.txt").read_text() == "precious"
+    built = tmp_path / "built"
+    assert main(["natural", "build", str(photo_src), str(built)]) == 0
+    assert main(["natural", "build", str(photo_src), str(built)]) == 0   # a previous build: replaced
+    assert (built / "manifest.csv").is_file()
+
+
+# 10. labels.csv may only name files inside SRC, and a short row is one line
+@pytest.mark.parametrize("row", ["../sibling.txt,happy", "/etc/hostname,happy", "happy/a.jpg"])
+def test_natural_labels_csv_paths_stay_inside_src(photo_src, tmp_path, capsys, row):
+    (photo_src / "labels.csv").write_text(f"file,emotion\nhappy/a.jpg,happy\n{row}\n")
+    assert main(["natural", "build", str(photo_src), str(tmp_path / "out")]) == 2
+    one_line_error(capsys, "labels.csv", "row 3")
+    assert not (tmp_path / "out").exists()
+
+
+# 6. decompression bombs: refused from the header, never decoded
+def bomb_png(path: Path, side: int = 20000) -> Path:
+    """A valid PNG header claiming side x side pixels, with a tiny (truncated) body."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_decompression_bomb_in_a_dataset_is_one_line(tmp_path, capsys):
+    from tests.conftest import write_folder
+    root = write_folder(tmp_path / "images", *tiny_images(n_per_class_split=1))
+    bomb = bomb_png(next((root / "train" / "happy").glob("*.png")))
+    assert main(["data", "report", str(root), "--out", str(tmp_path / "r")]) == 2
+    one_line_error(capsys, bomb.name, "pixels")
+
+
+def test_a_decompression_bomb_in_natural_build_is_skipped_with_its_reason(photo_src, tmp_path, capsys):
+    bomb_png(photo_src / "sad" / "bomb.png")
+    out = tmp_path / "out"
+    assert main(["natural", "build", str(photo_src), str(out)]) == 0
+    rows = (out / "manifest.csv").read_text()
+    assert "bomb.png" in rows and "pixels" in rows
+
+
+# 2. two bench processes on one results folder: every cell trained exactly once
+def test_cell_claims_are_exclusive_and_stale_locks_are_taken_over(tmp_path):
+    lock = tmp_path / "locks" / "cell.lock"
+    assert claim_cell(lock) is None                      # ours now
+    assert "pid" in claim_cell(lock)                     # a second claim (a live owner: us) is refused
+    lock.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
+    assert f"pid {os.getppid()}" in claim_cell(lock)     # a live owner keeps it
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    lock.write_text(json.dumps({"pid": int(dead), "host": socket.gethostname(), "started": "x"}))
+    assert claim_cell(lock) is None                      # a dead owner's lock is stale: taken over
+    assert json.loads(lock.read_text())["pid"] == os.getpid()
+    lock.write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "x"}))
+    assert "elsewhere" in claim_cell(lock)               # another host's lock cannot be checked: kept
+
+
+def test_two_bench_processes_never_train_a_cell_twice(tmp_path):
+    data = write_csv(tmp_path / "fer2013.csv", *tiny_images(n_per_class_split=6))
+    suite = tmp_path / "race.yaml"
+    suite.write_text("name: race\nseeds: [0, 1, 2]\ndefaults: {epochs: 2}\ncells:\n  - model: lenet5\n"
+                     "    grid: {lr: [0.01, 0.02]}\n")
+    # One thread each: two processes on a 2-core machine (beside whatever else runs) must not oversubscribe.
+    env = {**os.environ, "FER_BENCH_DATA": str(data), "FER_BENCH_CACHE": str(tmp_path / "cache"),
+           "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "fer_bench.cli", "bench", str(suite), "--results", str(tmp_path / "res"),
+           "--no-wandb", "--no-progress", "--natural", "none"]
+    procs = [subprocess.Popen(cmd, env=env, cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    logs = [p.communicate(timeout=600)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), logs
+    trained = [line.rsplit(": ", 1)[1] for log in logs for line in log.splitlines() if "/6 done" in line]
+    assert len(trained) == len(set(trained)), logs           # no cell twice
+    assert all("/6 done" in log for log in logs), logs        # and both processes did train (they raced)
+    runs = tmp_path / "res" / "race" / "runs"
+    recs = [json.loads(p.read_text()) for p in runs.glob("*.json")]
+    assert len(recs) == 6 and all(r["status"] == "finished" for r in recs)
+    assert not list((tmp_path / "res" / "race" / "locks").glob("*.lock"))
+
+
+# 8. a corrupt last.ckpt is named and the cell restarts from scratch
+def test_corrupt_resume_checkpoint_is_detected(tmp_path):
+    import torch
+    good = tmp_path / "good.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(3)}}, good)
+    assert checkpoint_readable(good)
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    assert not checkpoint_readable(bad)
+    flipped = bytearray(good.read_bytes())
+    flipped[len(flipped) // 3] ^= 0xFF
+    (tmp_path / "flip.ckpt").write_bytes(bytes(flipped))
+    assert not checkpoint_readable(tmp_path / "flip.ckpt")
+
+
+# 3 and 9. suite typos, malformed values and names that are paths are one-line errors
+@pytest.mark.parametrize("text, needle", [
+    ("seed: [0, 1]\ncells: [{model: lenet5}]", "unknown key 'seed' (did you mean 'seeds'?)"),
+    ("default: {epochs: 1}\ncells: [{model: lenet5}]", "did you mean 'defaults'?"),
+    ("cells: [{model: lenet5, recipie: majeed_sgd}]", "did you mean 'recipe'?"),
+    ("cells: [{model: lenet5, overides: {epochs: 1}}]", "did you mean 'overrides'?"),
+    ("seeds: 0\ncells: [{model: lenet5}]", "seeds = 0 must be a non-empty list"),
+    ("seeds: [a]\ncells: [{model: lenet5}]", "seeds = ['a']"),
+    ("cells: [{model: lenet5, grid: {lr: 0.1}}]", "grid lr = 0.1 must be a non-empty list"),
+    ("cells: [{model: lenet5, grid: {lr: [0.1, fast]}}]", "lr = 'fast' has the wrong type"),
+    ("defaults: {epochs: 0}\ncells: [{model: lenet5}]", "epochs = 0 must be a positive number"),
+    ("cells: [{model: lenet5, overrides: {lr: .nan}}]", "lr = nan must be a positive number"),
+    ("name: ../../x\ncells: [{model: lenet5}]", "must be a plain name"),
+])
+def test_bad_suites_are_one_line_errors(tmp_path, capsys, text, needle):
+    suite = tmp_path / "bad.yaml"
+    suite.write_text(text + "\n")
+    assert main(["bench", str(suite), "--results", str(tmp_path / "res"), "--no-wandb"]) == 2
+    one_line_error(capsys, needle, "bad.yaml")
+    assert not (tmp_path / "res").exists() and not (tmp_path.parent / "x").exists()
+
+
+# 4. numbers are validated before any work
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--epochs", "-1"), ("--batch-size", "0"),
+                                         ("--lr", "-1"), ("--lr", "nan"), ("--limit-train", "-5")])
+def test_train_rejects_nonsense_numbers(tmp_path, capsys, flag, value):
+    data = write_csv(tmp_path / "fer2013.csv", *tiny_images(n_per_class_split=1))
+    assert main(["train", "--model", "lenet5", "--data", str(data), flag, value,
+                 "--out", str(tmp_path / "r.json"), "--no-progress"]) == 2
+    one_line_error(capsys, flag.lstrip("-"), "positive")
+    assert not (tmp_path / "r.json").exists()
+
+
+# 7. FER+ votes: non-numeric, blank or binary content is one line naming the row
+@pytest.mark.parametrize("vote, needle", [("x", "row 3, column happiness: vote 'x'"),
+                                          ("", "row 3, column happiness"), ("2.5", "vote 2.5")])
+def test_bad_ferplus_votes_name_the_row(tmp_path, vote, needle):
+    from fer_bench.data.fer2013 import ferplus_labels, read_csv
+    from fer_bench.errors import FerBenchError
+    images, labels, usages = tiny_images(n_per_class_split=1)
+    data = read_csv(write_csv(tmp_path / "f.csv", images, labels, usages))
+    rows = ["Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"]
+    for i, u in enumerate(usages):
+        rows.append(f"{u},f{i}.png,0,{vote if i == 1 else 10},0,0,0,0,0,0,0,0")
+    path = tmp_path / "fer2013new.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(FerBenchError, match=needle.replace("(", r"\(")):
+        ferplus_labels(path, data)
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(FerBenchError, match="fer2013new.csv"):
+        ferplus_labels(path, data)
+
+
+# 5. an unwritable results folder is found before any work
+@pytest.mark.parametrize("command", ["bench", "leaderboard", "train"])
+def test_unwritable_results_folder_is_one_line_before_any_work(tmp_path, capsys, command):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    data = write_csv(tmp_path / "fer2013.csv", *tiny_images(n_per_class_split=1))
+    suite = tmp_path / "ok.yaml"
+    suite.write_text("cells: [{model: lenet5}]\n")
+    argv = {"bench": ["bench", str(suite), "--results", str(blocker / "res"), "--data", str(data), "--no-wandb"],
+            "leaderboard": ["leaderboard", str(suite), "--results", str(blocker / "res")],
+            "train": ["train", "--model", "lenet5", "--data", str(data), "--out", str(blocker / "r.json")]}[command]
+    assert main(argv) == 2
+    one_line_error(capsys, "not writable", "a-file")
+
+
+# 11. a diverging `train` is one line and a failed record, like a suite's cell
+@pytest.mark.realdata
+def test_train_divergence_is_one_line_and_a_failed_record(real_data, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["train", "--model", "lenet5", "--data", str(real_data), "--lr", "1e8", "--epochs", "2",
+                 "--limit-train", "300", "--limit-eval", "100", "--out", str(out), "--workdir", str(tmp_path / "w"),
+                 "--no-progress"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fer-bench")]
+    assert len(err) == 1 and "diverged" in err[0] and "Traceback" not in err[0]
+    rec = json.loads(out.read_text())
+    assert rec["status"] == "failed" and "diverged" in rec["reason"]
