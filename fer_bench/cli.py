@@ -84,16 +84,37 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trained(folder: str) -> int:
+    """The kept models (weights + card.json) under `folder`, best test accuracy first."""
+    import json
+    cards = []
+    for path in sorted(Path(folder).rglob("card.json")):
+        try:
+            card = json.loads(path.read_text())
+            cards.append((card["test"]["accuracy"], card, path.parent))
+        except (OSError, ValueError, KeyError, TypeError):
+            print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
+    if not cards:
+        raise FerBenchError(f"{folder}: no kept models (folders with model.safetensors + card.json)")
+    print(f"{'test acc':>8}  {'val acc':>7}  {'architecture':<20} {'recipe':<20} folder")
+    for acc, card, where in sorted(cards, key=lambda c: -c[0]):
+        print(f"{100 * acc:7.2f}%  {100 * card['val']['accuracy']:6.2f}%  {card['architecture']:<20} "
+              f"{card['recipe']:<20} {where}")
+    return 0
+
+
 def cmd_models(a: argparse.Namespace) -> int:
     from fer_bench.models import count_macs, count_params, create_model, get_card, list_models
+    if a.trained is not None:
+        return cmd_trained(a.trained)
     rows = []
     for name in list_models() + [f"timm:{t}" for t in a.timm]:
         card = get_card(name)
         model = create_model(name)
         claim = next((c for c in card.claims if c.metric == "accuracy"), None)
-        rows.append((name, card.source, f"{count_params(model):,}", f"{count_macs(model) / 1e6:,.1f}M",
+        rows.append((name, card.citation, f"{count_params(model):,}", f"{count_macs(model) / 1e6:,.1f}M",
                      card.recipe, f"{claim.value:.2%} ({claim.split})" if claim else "-"))
-    head = ("model", "source", "params", "MACs@48", "recipe", "claimed accuracy")
+    head = ("model", "paper", "params", "MACs@48", "recipe", "claimed accuracy")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
@@ -203,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="list registered models",
                        description="List every registered model with its paper, size and claims.")
     m.add_argument("--timm", nargs="*", default=[], metavar="NAME", help="also list these timm models")
+    m.add_argument("--trained", nargs="?", const="results", metavar="DIR",
+                   help="list the trained models kept under DIR (default results/) with their accuracy")
     m.set_defaults(func=cmd_models)
 
     b = sub.add_parser("bench", help="run a benchmark suite (resumable) and write its leaderboard",

@@ -379,6 +379,8 @@ def train(cfg: TrainConfig) -> dict:
     out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{run_id}.json"
     record["model_file"] = keep_model(module, best, Path(cfg.workdir) / "models" / run_id, record)
     write_json(out, record)
+    last.unlink(missing_ok=True)  # the record is written: resume state is no longer needed
+    print(f"fer-bench: model kept in {Path(record['model_file']).parent}", file=sys.stderr)
     if logger:
         log_final_to_wandb(logger, record)
     record["path"] = str(out)
@@ -394,8 +396,18 @@ def failed_record(cfg: TrainConfig, error: BaseException, run_id: str | None = N
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "meta": cfg.meta, "model": {"name": cfg.model}, "recipe": {"name": cfg.recipe},
         "config": {"seed": cfg.seed, "overrides": cfg.meta.get("overrides", {})},
-        "traceback": traceback.format_exc(limit=5), "environment": environment(),
+        "traceback": portable_paths(traceback.format_exc(limit=5)), "environment": environment(),
     }
+
+
+def portable_paths(text: str) -> str:
+    """Records are committed and shared: no machine's layout in them (venv, checkout, home)."""
+    roots = ((sys.prefix, "<venv>"), (sys.base_prefix, "<python>"),
+             (str(Path(__file__).resolve().parents[1]), "<fer-bench>"), (str(Path.home()), "~"))
+    for root, name in sorted(roots, key=lambda r: -len(r[0])):
+        if root and root != "/":
+            text = text.replace(root, name)
+    return text
 
 
 def checkpoint_readable(path: Path) -> bool:

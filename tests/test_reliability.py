@@ -239,3 +239,6 @@ def test_train_divergence_is_one_line_and_a_failed_record(real_data, tmp_path, c
     assert len(err) == 1 and "diverged" in err[0] and "Traceback" not in err[0]
     rec = json.loads(out.read_text())
     assert rec["status"] == "failed" and "diverged" in rec["reason"]
+    # 12. a record can be shared: no absolute paths of this machine's environment or checkout
+    assert sys.prefix not in out.read_text() and str(REPO) not in out.read_text()
+    assert "<venv>" in rec["traceback"] or "<fer-bench>" in rec["traceback"]
