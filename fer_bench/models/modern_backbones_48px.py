@@ -49,31 +49,33 @@ def convnext_atto_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
     return m
 
 
-@register_model(_card(
-    "efficientnet_b0_fer", "Tan & Le, EfficientNet: Rethinking Model Scaling for CNNs", 2019,
-    "timm efficientnet_b0 with a stride-1 3x3 stem (stride 2 in the original): total stride 16, "
-    "so the last stage sees 3x3 instead of 2x2 (ceil)."))
+def _stride1_stem(timm_name: str, stem: str, num_classes: int, in_chans: int) -> nn.Module:
+    """timm model whose stem conv (at attribute path `stem`) becomes a stride-1 3x3 conv."""
+    m = timm.create_model(timm_name, num_classes=num_classes, in_chans=in_chans)
+    parent_name, _, attr = stem.rpartition(".")
+    parent = m.get_submodule(parent_name) if parent_name else m
+    out_channels = getattr(parent, attr).out_channels
+    setattr(parent, attr, nn.Conv2d(in_chans, out_channels, 3, stride=1, padding=1, bias=False))
+    return m
+
+
+_STRIDE_16 = ("with a stride-1 3x3 stem (stride 2 in the original): total stride 16, so the last stage sees "
+              "3x3 instead of 2x2 (ceil).")
+
+
+@register_model(_card("efficientnet_b0_fer", "Tan & Le, EfficientNet: Rethinking Model Scaling for CNNs", 2019,
+                      f"timm efficientnet_b0 {_STRIDE_16}"))
 def efficientnet_b0_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
-    m = timm.create_model("efficientnet_b0", num_classes=num_classes, in_chans=in_chans)
-    m.conv_stem = nn.Conv2d(in_chans, m.conv_stem.out_channels, 3, stride=1, padding=1, bias=False)
-    return m
+    return _stride1_stem("efficientnet_b0", "conv_stem", num_classes, in_chans)
 
 
-@register_model(_card(
-    "mobilenetv3_fer", "Howard et al., Searching for MobileNetV3", 2019,
-    "timm mobilenetv3_large_100 with a stride-1 3x3 stem (stride 2 in the original): total stride "
-    "16, so the last stage sees 3x3 instead of 2x2 (ceil)."))
+@register_model(_card("mobilenetv3_fer", "Howard et al., Searching for MobileNetV3", 2019,
+                      f"timm mobilenetv3_large_100 {_STRIDE_16}"))
 def mobilenetv3_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
-    m = timm.create_model("mobilenetv3_large_100", num_classes=num_classes, in_chans=in_chans)
-    m.conv_stem = nn.Conv2d(in_chans, m.conv_stem.out_channels, 3, stride=1, padding=1, bias=False)
-    return m
+    return _stride1_stem("mobilenetv3_large_100", "conv_stem", num_classes, in_chans)
 
 
-@register_model(_card(
-    "regnety_004_fer", "Radosavovic, Kosaraju, Girshick, He & Dollar, Designing Network Design Spaces", 2020,
-    "timm regnety_004 with a stride-1 3x3 stem (stride 2 in the original): total stride 16, so the "
-    "last stage sees 3x3 instead of 2x2 (ceil)."))
+@register_model(_card("regnety_004_fer", "Radosavovic, Kosaraju, Girshick, He & Dollar, Designing Network Design "
+                      "Spaces", 2020, f"timm regnety_004 {_STRIDE_16}"))
 def regnety_004_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
-    m = timm.create_model("regnety_004", num_classes=num_classes, in_chans=in_chans)
-    m.stem.conv = nn.Conv2d(in_chans, m.stem.conv.out_channels, 3, stride=1, padding=1, bias=False)
-    return m
+    return _stride1_stem("regnety_004", "stem.conv", num_classes, in_chans)
