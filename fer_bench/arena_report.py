@@ -11,6 +11,8 @@ from pathlib import Path
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path
 from fer_bench.models import get_card
+from fer_bench.record import training_minutes
+from fer_bench.stats import format_p
 
 # Okabe & Ito's colour-blind-safe palette.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -34,12 +36,6 @@ def _citation(model: str) -> str:
         return get_card(model).citation
     except FerBenchError:
         return model
-
-
-def _p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "< 1e-16" if p < 1e-16 else f"{p:.3g}"
 
 
 def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int) -> list[str]:
@@ -68,8 +64,8 @@ def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int)
         cpu = f" {r['records'][0]['environment']['hardware']['cpu']} |" if mixed else ""
         out.append(f"| {i} | {name} | {_citation(r['model'])} | {r['params'] / 1e6:.2f}M | {r['macs'] / 1e6:,.1f} | "
                    f"{100 * r['test_acc']:.2f}{ci} | {100 * r['test_f1']:.2f}{f1ci} | {r['n']}{pending} | "
-                   f"{r['latency_ms']:.2f} | {r['train_ips']:,.0f} | {_p(r.get('p_vs_ref'))} |{cpu}")
-    out += ["", *answer(rows, winner, seeds_wanted)]
+                   f"{r['latency_ms']:.2f} | {r['train_ips']:,.0f} | {format_p(r.get('p_vs_ref'))} |{cpu}")
+    out += ["", *answer(rows, winner, seeds_wanted), "", *budget_line(rows, seeds_wanted)]
     png = "accuracy_vs_cost.png"
     cost_plot(rows, winner, plots_dir / png)
     out += ["", f"![accuracy against cost](plots/{png}) (also as [SVG](plots/accuracy_vs_cost.svg))"]
@@ -89,7 +85,7 @@ def answer(rows: list[dict], winner: dict, seeds_wanted: int) -> list[str]:
         real = "" if p is None else (", a real difference on this test set (p < 0.05)" if p < 0.05 else
                                      ", not a significant difference on this test set (p >= 0.05)")
         s1 += (f", {gap:+.2f} points against the next best by test accuracy, {runner['model']} "
-               f"({100 * runner['test_acc']:.2f}%, p = {_p(p)}{real})")
+               f"({100 * runner['test_acc']:.2f}%, p = {format_p(p)}{real})")
         if runner["test_acc"] > winner["test_acc"]:
             s1 += "; the winner is chosen on validation, and on PrivateTest it is not the top row"
     s1 += "."
@@ -112,6 +108,17 @@ def answer(rows: list[dict], winner: dict, seeds_wanted: int) -> list[str]:
         out.append(f"Pending: {', '.join(incomplete)} have fewer than {seeds_wanted} seeds; these sentences "
                    "will change as their records arrive.")
     return [" ".join(out[:1]), "", *out[1:]]
+
+
+def budget_line(rows: list[dict], seeds_wanted: int) -> list[str]:
+    """What the arena costs, from the records: training minutes per seed per row, and the total."""
+    per_row = {r["model"]: sum(training_minutes(x) for x in r["records"]) / r["n"] for r in rows}
+    done = sum(training_minutes(x) for r in rows for x in r["records"])
+    full = sum(m * seeds_wanted for m in per_row.values())
+    cells = ", ".join(f"{k} {v:.0f}" for k, v in sorted(per_row.items(), key=lambda kv: kv[1]))
+    return [f"Budget: {rows[0]['epoch_budget']} epochs a run. Training minutes per seed (mean of the records, "
+            f"per-epoch validation included): {cells}. Recorded so far: {done / 60:.1f} hours; these {len(rows)} "
+            f"rows at {seeds_wanted} seeds each: {full / 60:.1f} hours (rows without a record are not counted)."]
 
 
 def cost_plot(rows: list[dict], winner: dict, path: Path) -> None:

@@ -172,6 +172,36 @@ def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, load: LoadOptio
         _finish_wandb()
 
 
+def dry_run(suite: Suite, results: str = "results", shard: str | None = None, only: str | None = None) -> str:
+    """The plan without training: every cell, its status and the minutes it should take, estimated from
+    the finished records of the same model and recipe in this suite (median training minutes)."""
+    from statistics import median
+
+    from fer_bench.record import training_minutes
+    cells = suite.shard(shard, only)
+    minutes: dict[tuple[str, str], list[float]] = {}
+    status = {}
+    for cell in suite.cells:
+        path = record_path(suite, cell, results)
+        status[cell.key] = cell_status(path) or ("in flight" if lock_path(suite, cell, results).exists() else "to run")
+        if status[cell.key] == "finished":
+            rec = json.loads(path.read_text())
+            minutes.setdefault((cell.model, cell.recipe), []).append(training_minutes(rec))
+    lines = [f"{'status':<10} {'est. min':>8}  cell"]
+    left, unknown = 0.0, 0
+    for cell in cells:
+        est = minutes.get((cell.model, cell.recipe))
+        guess = median(est) if est else None
+        if status[cell.key] != "finished":
+            left += guess or 0.0
+            unknown += guess is None
+        lines.append(f"{status[cell.key]:<10} {'?' if guess is None else f'{guess:.0f}':>8}  {cell.key}")
+    done = sum(status[c.key] == "finished" for c in cells)
+    lines.append(f"{done} of {len(cells)} cells finished; about {left / 60:.1f} hours of training left"
+                 + (f", plus {unknown} cells with no record of their model to estimate from" if unknown else ""))
+    return "\n".join(lines)
+
+
 def backfill_natural(suite: Suite, cells: list[Cell], data: str, natural: str, results: str) -> int:
     """Finished records without natural-set numbers get them from their kept checkpoint."""
     n = 0

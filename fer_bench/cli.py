@@ -128,6 +128,10 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from fer_bench.leaderboard import write_leaderboard
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
+    if a.dry_run:
+        from fer_bench.bench import dry_run
+        print(dry_run(suite, a.results, a.shard, a.only))
+        return 0
     check_writable(suite_dir(suite, a.results))
     counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
                        use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
@@ -188,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train and compare facial-expression-recognition models on FER-2013, "
                     "with selection on PublicTest and testing on PrivateTest only.",
     )
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        v = version("fer-bench")
+    except PackageNotFoundError:
+        v = "unknown (not installed)"
+    p.add_argument("--version", action="version", version=f"fer-bench {v}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train one model with its recipe; write a JSON run record",
@@ -239,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--shard", metavar="I/N", help="run only every N-th cell starting at I (0-based), e.g. for "
                                                  "a SLURM array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
     b.add_argument("--results", default="results", help="results folder (default results/)")
+    b.add_argument("--dry-run", action="store_true",
+                   help="list the cells, their keys, which are done, and the time left estimated from the "
+                        "records; train nothing")
     b.add_argument("--no-wandb", action="store_true", help="do not log to Weights & Biases")
     b.add_argument("--retry-failed", action="store_true", help="re-run cells recorded as failed")
     b.add_argument("--precision", default="auto", help="as for train")

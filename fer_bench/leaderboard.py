@@ -18,6 +18,8 @@ from fer_bench.arena_report import headline
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path, atomic_write
 from fer_bench.models import get_card
+from fer_bench.record import training_minutes
+from fer_bench.stats import format_p
 from fer_bench.train import decode_probs, summary_metrics
 
 # Two-sided 95% Student-t quantiles by degrees of freedom (1..30); 1.96 beyond.
@@ -289,7 +291,7 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
         lines.append(
             f"| {i} | {name}{ref_mark} | {r['recipe']} | {_pm(r['test_acc'], r['test_acc_std'])} | "
             f"{_fmt(r['test_acc_ci95'] and 100 * r['test_acc_ci95'], '.2f')} | {_pm(r['test_f1'], r['test_f1_std'])} | "
-            f"{r['n']} | {_fmt(r['p_vs_ref'], '.3g')} | {100 * r['val_acc']:.2f} | {100 * r['tta_hflip_acc']:.2f} | "
+            f"{r['n']} | {format_p(r['p_vs_ref'])} | {100 * r['val_acc']:.2f} | {100 * r['tta_hflip_acc']:.2f} | "
             f"{r['params'] / 1e6:.2f}M | {_fmt(r['macs'] and r['macs'] / 1e6, ',.1f')} | {r['train_ips']:,.0f} | "
             f"{r['test_ips']:,.0f} | {r['latency_ms']:.2f} | {r['epochs_run']:.1f} / {r['epoch_budget']} |")
     if any(r["pretrained"] for r in rows):
@@ -542,16 +544,6 @@ def _per_class_evidence(row: dict, claim) -> list[str]:
     return out
 
 
-def training_minutes(record: dict) -> float:
-    """Training wall clock of a run in minutes: per-epoch validation included, the observed-test
-    evaluation (observe_test) and the final test evaluation excluded."""
-    curves = record.get("curves") or []
-    if curves and "elapsed_seconds" in curves[-1]:
-        return curves[-1]["elapsed_seconds"] / 60
-    timing = record["timing"]
-    return (timing["fit_seconds"] - timing.get("observed_test_seconds", 0.0)) / 60
-
-
 def _target_table(spec: dict, rows: list[dict]) -> list[str]:
     """Is a stated target met? spec = {title, recipe, model?, accuracy, minutes, seeds}: the mean
     PrivateTest accuracy over at least `seeds` seeds, each trained within `minutes`."""
@@ -690,7 +682,7 @@ def _comparison_table(spec: dict, ref: dict, other_runs: Path) -> list[str]:
              "|---|---|---:|---:|---:|---:|"]
     for r in others:
         lines.append(f"| {r['model']} | {r['recipe']} | {_pm(r['test_acc'], r['test_acc_std'])} | {r['n']} | "
-                     f"{100 * (ref['test_acc'] - r['test_acc']):+.2f} | {_fmt(r['p_vs_ref'], '.3g')} |")
+                     f"{100 * (ref['test_acc'] - r['test_acc']):+.2f} | {format_p(r['p_vs_ref'])} |")
     beaten = [r for r in others if ref["test_acc"] > r["test_acc"]]
     lines += ["", f"The reference row's mean is above {len(beaten)} of {len(others)} rows."]
     return lines

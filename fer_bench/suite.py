@@ -16,6 +16,8 @@ from fer_bench.errors import FerBenchError
 from fer_bench.models import get_card
 from fer_bench.recipes import get_recipe
 
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
 # Per-cell settings a suite may override, with their types.
 OVERRIDES = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "pretrained": (bool, str)}
 DATA_KEYS = {"limit_train": int, "limit_eval": int, "labels": str, "fmt": str, "contempt": bool,
@@ -123,11 +125,13 @@ def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; errors name the file and the entry."""
     path = Path(path)
     if not path.is_file():
-        named = Path("benchmarks") / f"{path}.yaml"
-        if named.is_file():
-            path = named
+        # A bare name: benchmarks/<name>.yaml here, else in the fer-bench checkout (from any folder).
+        here = Path("benchmarks") / f"{path}.yaml"
+        shipped = BENCHMARKS / f"{path}.yaml"
+        if here.is_file() or shipped.is_file():
+            path = here if here.is_file() else shipped
         else:
-            raise FerBenchError(f"{path}: no such suite file (suites live in benchmarks/*.yaml)")
+            raise FerBenchError(f"{path}: no such suite file (suites live in {BENCHMARKS}/*.yaml)")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:

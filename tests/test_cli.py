@@ -47,3 +47,23 @@ def test_train_keeps_a_weights_only_model_with_its_card_and_models_lists_it(tmp_
     assert main(["models", "--trained", str(tmp_path / "w")]) == 0
     listed = capsys.readouterr().out
     assert "lenet5" in listed and f"{100 * card['test']['accuracy']:.2f}%" in listed
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("fer-bench ")
+
+
+def test_suites_by_name_from_any_folder_and_dry_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)                      # not the repository root
+    assert main(["bench", "smoke", "--dry-run", "--results", str(tmp_path / "res")]) == 0
+    out = capsys.readouterr().out
+    assert "to run" in out and "lenet5__majeed_sgd" in out and "0 of 20 cells finished" in out
+    assert not (tmp_path / "res").exists()           # a dry run writes nothing
+
+
+def test_p_values_that_underflow_are_not_printed_as_zero():
+    from fer_bench.stats import format_p
+    assert format_p(0.0) == "< 1e-16" and format_p(3e-20) == "< 1e-16"
+    assert format_p(0.0123) == "0.0123" and format_p(None) == "–"
