@@ -300,6 +300,7 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
         lines += ["", f"**Ensemble** of the reference row's {ens['n']} seeds (softmax average): "
                   f"test accuracy {100 * ens['accuracy']:.2f}%, macro-F1 {100 * ens['macro_f1']:.2f}%."]
 
+    lines += validity_section(rows, suite_dir.parent / "data-report" / "split_annotations.json")
     lines += _claims_audit(rows)
     lines += ["", "## Per-class F1 on PrivateTest (mean over seeds, %)", ""]
     classes = finished[0]["data"]["classes"]
@@ -352,6 +353,58 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
             png.unlink()
     _write_csv(all_rows, suite_dir / "leaderboard.csv", classes)
     return md
+
+
+def validity_section(rows: list[dict], annotations_path: Path) -> list[str]:
+    """The same per-image predictions scored (a) on the PrivateTest images that never occur in Training
+    and (b) against the FER+ crowd labels, from `fer-bench data report`'s split_annotations.json."""
+    if not annotations_path.is_file():
+        return []
+    ann = json.loads(annotations_path.read_text())
+    test = ann["test"]
+    dup = np.array(test["train_duplicate"])
+    fp = np.array(test["ferplus_label"]) if "ferplus_label" in test else None
+    out = ["", "## Result validity: leak-free and label-noise columns", "",
+           f"From the same per-image PrivateTest predictions. **Leak-free**: PrivateTest has {int(dup.sum())} images "
+           f"whose pixels also occur in Training (`results/data-report`); the column scores the other "
+           f"{int((~dup).sum())}. The validation split used for selection (PublicTest) holds "
+           f"{sum(ann['val']['train_duplicate'])} such images of {ann['val']['n']}."]
+    if fp is not None:
+        keep = fp >= 0
+        out[-1] += (f" **FER+ labels**: the {int(keep.sum())} PrivateTest images FER+ keeps ({ann['ferplus']}), "
+                    "scored against the original FER-2013 labels and against the FER+ labels; the gap is the share "
+                    "of images where the crowd agrees with the model rather than with the original label.")
+    out += ["", "| model | recipe | seeds | PrivateTest acc | without train duplicates | on FER+-kept images: "
+            "FER-2013 labels | same images: FER+ labels | FER+ minus FER-2013 (points) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    skipped = []
+    for r in rows:
+        recs = [x for x in r["records"] if len(x["test_labels"]) == test["n"]
+                and x["data"]["classes"][:len(ann["classes"])] == ann["classes"]]
+        if len(recs) != r["n"]:
+            skipped.append(r["model"] + (f" ({r['label']})" if r["label"] else ""))
+            continue
+        preds = [np.array(x["test_predictions"]) for x in recs]
+        labels = np.array(recs[0]["test_labels"])
+        leak_free = mean(float((p[~dup] == labels[~dup]).mean()) for p in preds)
+        cells = [f"{100 * leak_free:.2f}"]
+        if fp is not None:
+            orig = mean(float((p[keep] == labels[keep]).mean()) for p in preds)
+            crowd = mean(float((p[keep] == fp[keep]).mean()) for p in preds)
+            cells += [f"{100 * orig:.2f}", f"{100 * crowd:.2f}", f"{100 * (crowd - orig):+.2f}"]
+        else:
+            cells += ["–", "–", "–"]
+        lab = f" ({r['label']})" if r["label"] else ""
+        out.append(f"| {r['model']}{lab} | {r['recipe']} | {r['n']} | {100 * r['test_acc']:.2f} | " + " | ".join(cells)
+                   + " |")
+    if skipped:
+        out += ["", f"Not scored here (their test images are another subset or another label set: a limit, blank "
+                f"images dropped, or FER+ labels): {', '.join(skipped)}."]
+    if len(skipped) == len(rows):
+        return ["", "## Result validity: leak-free and label-noise columns", "",
+                "No row of this leaderboard was tested on the full FER-2013 PrivateTest with its original labels "
+                "(a limit, blank images dropped, or FER+ labels), so neither column applies."]
+    return out
 
 
 def _native_protocols(rows: list[dict]) -> list[str]:

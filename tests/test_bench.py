@@ -341,9 +341,12 @@ def test_ddp_with_two_cpu_processes(real_data, tmp_path):
                             out=str(tmp_path / "ddp.json"), natural=None))
     assert rec["config"]["world_size"] == 2
     assert len(rec["curves"]) == 2 and rec["metrics"]["test"]["n"] == 200
-    ckpt = torch.load(next((tmp_path / "checkpoints").glob("*/last.ckpt")), map_location="cpu", weights_only=False)
+    # last.ckpt is gone once the record is written; the selected checkpoint stays.
+    best = next((tmp_path / "checkpoints").glob("*/best-epoch=*.ckpt"))
+    epoch = int(best.stem.split("=")[1])
+    ckpt = torch.load(best, map_location="cpu", weights_only=False)
     # 640 images / batch 64 = 10 batches an epoch, 5 on each of the two ranks.
-    assert ckpt["global_step"] == 2 * 5
+    assert ckpt["global_step"] == (epoch + 1) * 5
 
 
 def test_sweep_table_pivots_grid_cells_and_picks_by_validation(tmp_path):

@@ -12,7 +12,7 @@ import torch
 
 from fer_bench.data.fer2013 import SPLITS, FERData
 from fer_bench.data.load import blank_mask
-from fer_bench.io import atomic_path, atomic_write
+from fer_bench.io import atomic_path, atomic_write, write_json
 
 
 def duplicate_stats(data: FERData) -> dict:
@@ -50,6 +50,26 @@ def duplicate_stats(data: FERData) -> dict:
         "conflicting_label_images": len(conflicting),
         "conflicting_label_rows": int(sum(len(g) for g in conflicting)),
     }
+
+
+def split_annotations(data: FERData, ferplus: torch.Tensor | None = None) -> dict:
+    """Per image of val and test, in the data module's order (the order of the run records' per-image
+    predictions): does its exact pixel content also occur in Training, and its FER+ label (FER-2013
+    class index, -1 where FER+ drops it or calls it contempt). The leaderboards read this file to
+    score the same predictions leak-free and against the crowd's labels, without reading data."""
+    flat = data.images.reshape(len(data), -1).numpy()
+    keys = [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat]
+    splits = data.splits.numpy()
+    in_train = {k for k, sp in zip(keys, splits, strict=True) if sp == 0}
+    out = {"source": str(data.info.get("source")), "classes": list(data.classes),
+           "ferplus": "plurality vote, ties / unknown / not-a-face / contempt dropped" if ferplus is not None else None}
+    for s, name in ((1, "val"), (2, "test")):
+        idx = np.nonzero(splits == s)[0]
+        entry = {"n": len(idx), "train_duplicate": [keys[i] in in_train for i in idx]}
+        if ferplus is not None:
+            entry["ferplus_label"] = ferplus[idx].tolist()
+        out[name] = entry
+    return out
 
 
 def _savefig(fig, path: Path) -> None:
@@ -102,6 +122,13 @@ def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
             sample_grid(data.images[pick], out / f"samples_{name}.png")
     blank = blank_mask(data.images)
     dup = duplicate_stats(data)
+    if data.info.get("labels") == "FER-2013 emotion":
+        ferplus = None
+        votes = Path(str(data.info.get("source"))).parent / "fer2013new.csv"
+        if data.info.get("format") == "csv" and votes.is_file():
+            from fer_bench.data.fer2013 import ferplus_labels
+            ferplus = ferplus_labels(votes, data, contempt=False)[0]
+        write_json(out / "split_annotations.json", split_annotations(data, ferplus))
 
     lines = [
         "# Dataset report",
