@@ -7,6 +7,7 @@ read, copied or written by fer-bench: W&B finds it itself.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -26,13 +27,21 @@ def wandb_mode() -> str:
     return os.environ.get("WANDB_MODE") or ("online" if logged_in() else "offline")
 
 
+def stable_run_id(save_dir: Path, run_id: str) -> str:
+    """The same W&B id for the same cell in the same results folder: a killed and resumed cell
+    continues its run (resume="allow") instead of opening a second one with the same name."""
+    return hashlib.sha1(f"{save_dir.resolve()}::{run_id}".encode()).hexdigest()[:16]
+
+
 def make_wandb_logger(cfg: dict, run_id: str):
     from lightning.pytorch.loggers import WandbLogger
     save_dir = Path(cfg["save_dir"])
     save_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WANDB_SILENT", "true")
+    # WANDB_ENTITY is read by wandb itself; the project honours WANDB_PROJECT unless the caller names one.
     return WandbLogger(
-        project=cfg.get("project", "fer-bench"), name=run_id, group=cfg.get("group"),
+        project=cfg.get("project") or os.environ.get("WANDB_PROJECT") or "fer-bench", name=run_id,
+        id=stable_run_id(save_dir, run_id), resume="allow", group=cfg.get("group"),
         job_type=cfg.get("job_type"), tags=cfg.get("tags"), save_dir=str(save_dir),
         offline=wandb_mode() == "offline", log_model=False,
     )

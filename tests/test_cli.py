@@ -67,3 +67,14 @@ def test_p_values_that_underflow_are_not_printed_as_zero():
     from fer_bench.stats import format_p
     assert format_p(0.0) == "< 1e-16" and format_p(3e-20) == "< 1e-16"
     assert format_p(0.0123) == "0.0123" and format_p(None) == "–"
+
+
+def test_wandb_run_id_is_stable_per_cell_and_results_folder(tmp_path, monkeypatch):
+    from fer_bench.tracking import make_wandb_logger
+    monkeypatch.setenv("WANDB_PROJECT", "my-project")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    a = make_wandb_logger({"save_dir": str(tmp_path / "a")}, "lenet5__r__s0")
+    again = make_wandb_logger({"save_dir": str(tmp_path / "a")}, "lenet5__r__s0")
+    other = make_wandb_logger({"save_dir": str(tmp_path / "b")}, "lenet5__r__s0")
+    assert a._wandb_init["id"] == again._wandb_init["id"] != other._wandb_init["id"]
+    assert a._wandb_init["resume"] == "allow" and a._wandb_init["project"] == "my-project"
