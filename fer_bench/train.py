@@ -346,7 +346,7 @@ def train(cfg: TrainConfig) -> dict:
                    "world_size": cfg.devices,
                    "precision": precision, "recipe": recipe.name},
         "data": {
-            "path": str(cfg.data), "options": asdict(load), "info": dm.dataset.info,
+            "path": portable_paths(str(cfg.data)), "options": asdict(load), "info": dm.dataset.info,
             "classes": list(dm.classes),
             "sizes": {s: len(dm.parts[s][1]) for s in dm.parts},
             "protocol": "selection on val (PublicTest) only; test = PrivateTest, evaluated once",
@@ -483,7 +483,7 @@ def evaluate_natural(trainer: L.Trainer, module: FERClassifier, dm: FERDataModul
     metrics = make_metrics(dm.num_classes)
     metrics.update(probs, labels)
     res = metrics_to_json(metrics.compute(), dm.classes)
-    res["source"] = str(dm.natural_path)
+    res["source"] = portable_paths(str(dm.natural_path))
     return res
 
 

