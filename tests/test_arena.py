@@ -81,6 +81,7 @@ def test_headline_is_computed_from_the_records(tmp_path):
             rec["recipe"]["name"] = "arena"
             rec["model"]["macs"] = macs
             rec["timing"]["latency_ms_batch1"] = lat
+            rec["curves"][0]["elapsed_seconds"] = 60.0 * macs / 1e8 * (1 + seed)   # big: 9 and 18 minutes
             (runs / f"{rec['run_id']}.json").write_text(json.dumps(rec))
     write_leaderboard(tmp_path / "a", "a", {"headline": {"arena": True, "seeds": 2}})
     md = (tmp_path / "a" / "LEADERBOARD.md").read_text()
@@ -91,5 +92,8 @@ def test_headline_is_computed_from_the_records(tmp_path):
     assert "(75.00% at 100.0 against 900.0, 9.0x less)" in head
     assert "Pareto front (cheapest to most accurate): tiny, small, big." in head
     assert "not a significant difference" in head
+    # budget line: mean training minutes per seed, hours recorded, hours for all rows at 2 seeds
+    assert "tiny 0, small 2, big 14." in head and "Recorded so far: 0.5 hours" in head
+    assert "these 3 rows at 2 seeds each: 0.5 hours" in head
     assert (tmp_path / "a" / "plots" / "accuracy_vs_cost.png").is_file()
     assert (tmp_path / "a" / "plots" / "accuracy_vs_cost.svg").is_file()
