@@ -83,3 +83,4 @@ perf:
 	$(BIN)/python benchmarks/perf/resnet50.py
 	$(BIN)/python benchmarks/perf/optimizer.py
 	$(BIN)/python benchmarks/perf/time_to_accuracy.py
+	$(BIN)/python benchmarks/perf/arena_budget.py

@@ -1,0 +1,69 @@
+"""The arena's budget, measured before choosing its epoch count: training-step throughput and batch-1
+latency of every arena architecture on this machine, in the precision the suite would use here, and
+what 3 seeds of the suite's epoch budget add up to.
+
+A step = forward, label-smoothed cross-entropy, backward, fused SGD update, batch 128 random 1x48x48
+images (throughput does not depend on pixel values); an epoch = the 28,709 training images. Per-epoch
+validation and data augmentation are not counted: the real runs take somewhat longer."""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from _common import time_it, write_report
+from torch import nn
+
+from fer_bench.models import create_model
+from fer_bench.recipes import get_recipe
+from fer_bench.suite import load_suite
+from fer_bench.train import eval_view_model, inference_latency, resolve_precision
+
+BATCH = 128
+TRAIN_IMAGES = 28_709
+
+
+def step_fn(name: str, bf16: bool):
+    torch.manual_seed(0)
+    model = create_model(name).train().to(memory_format=torch.channels_last)
+    x = torch.rand(BATCH, 1, 48, 48).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 7, (BATCH,))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True, fused=True)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(x)
+        loss = loss_fn(out.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def main(suite_name: str = "arena") -> None:
+    suite = load_suite(suite_name)
+    models = list(dict.fromkeys(c.model for c in suite.cells))
+    seeds = len({c.seed for c in suite.cells})
+    epochs = get_recipe(suite.cells[0].recipe).epochs
+    precision = resolve_precision("auto", "cpu")
+    rows, total = [], 0.0
+    for name in models:
+        ips = BATCH / time_it(step_fn(name, precision == "bf16-mixed"), warmup=2, repeats=3, min_seconds=3.0)
+        latency = min(inference_latency(eval_view_model(name, 7, "single"), precision, channels_last=True).values())
+        epoch_s = TRAIN_IMAGES / ips
+        total += epoch_s * epochs * seeds
+        rows.append([name, f"{ips:,.0f}", f"{epoch_s / 60:.1f}", f"{epoch_s * epochs / 60:.0f}", f"{latency:.2f}"])
+        print(rows[-1], file=sys.stderr, flush=True)
+    write_report(
+        "arena_budget", f"Arena budget: {len(models)} architectures x {seeds} seeds x {epochs} epochs",
+        f"Training images per second (median step time, batch {BATCH}, {precision}, channels_last) and the minutes "
+        f"one epoch of {TRAIN_IMAGES:,} images takes; batch-1 latency: median ms, the faster of {precision} and fp32. "
+        f"**The whole suite: {total / 3600:.1f} hours of training** (steps only: per-epoch validation and "
+        "augmentation come on top).",
+        ["model", "train img/s", "min / epoch", f"min / run ({epochs} epochs)", "latency ms (batch 1)"], rows,
+    )
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
