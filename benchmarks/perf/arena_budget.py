@@ -2,43 +2,24 @@
 latency of every arena architecture on this machine, in the precision the suite would use here, and
 what 3 seeds of the suite's epoch budget add up to.
 
-A step = forward, label-smoothed cross-entropy, backward, fused SGD update, batch 128 random 1x48x48
-images (throughput does not depend on pixel values); an epoch = the 28,709 training images. Per-epoch
+A step = precision.py's: forward, cross-entropy, backward, fused SGD (momentum) update, batch 128 random
+1x48x48 images (throughput does not depend on pixel values); an epoch = the 28,709 training images.
+Per-epoch
 validation and data augmentation are not counted: the real runs take somewhat longer."""
 
 from __future__ import annotations
 
 import sys
 
-import torch
 from _common import time_it, write_report
-from torch import nn
+from precision import step_fn
 
-from fer_bench.models import create_model
 from fer_bench.recipes import get_recipe
 from fer_bench.suite import load_suite
 from fer_bench.train import eval_view_model, inference_latency, resolve_precision
 
 BATCH = 128
 TRAIN_IMAGES = 28_709
-
-
-def step_fn(name: str, bf16: bool):
-    torch.manual_seed(0)
-    model = create_model(name).train().to(memory_format=torch.channels_last)
-    x = torch.rand(BATCH, 1, 48, 48).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 7, (BATCH,))
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True, fused=True)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
-
-    def step():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(x)
-        loss = loss_fn(out.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return step
 
 
 def main(suite_name: str = "arena") -> None:
@@ -49,7 +30,9 @@ def main(suite_name: str = "arena") -> None:
     precision = resolve_precision("auto", "cpu")
     rows, total = [], 0.0
     for name in models:
-        ips = BATCH / time_it(step_fn(name, precision == "bf16-mixed"), warmup=2, repeats=3, min_seconds=3.0)
+        bf16 = precision == "bf16-mixed"
+        step = step_fn(name, bf16=bf16, channels_last=True, batch=BATCH, fused=True)
+        ips = BATCH / time_it(step, warmup=2, repeats=3, min_seconds=3.0)
         latency = min(inference_latency(eval_view_model(name, 7, "single"), precision, channels_last=True).values())
         epoch_s = TRAIN_IMAGES / ips
         total += epoch_s * epochs * seeds
