@@ -84,3 +84,4 @@ perf:
 	$(BIN)/python benchmarks/perf/optimizer.py
 	$(BIN)/python benchmarks/perf/time_to_accuracy.py
 	$(BIN)/python benchmarks/perf/arena_budget.py
+	$(BIN)/python benchmarks/perf/onnx_latency.py

@@ -311,6 +311,7 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
                      + " | ".join(f"{100 * r['per_class_f1'][c]:.1f}" for c in classes) + " |")
 
     lines += _natural_section(rows)
+    lines += external_section(rows, suite_dir / "eval")
     lines += _time_to_accuracy_section(finished)
 
     for name, spec in (tables or {}).items():
@@ -493,6 +494,52 @@ def _natural_section(rows: list[dict]) -> list[str]:
                    f"{100 * r['natural_f1']:.2f} | {100 * r['test_acc']:.2f} | "
                    + " | ".join(f"{100 * r['natural_recall'][c]:.1f}" for c in classes) + " |")
     return out
+
+
+def external_section(rows: list[dict], eval_dir: Path) -> list[str]:
+    """Cross-dataset columns: the suite's external sets (eval records written by the runner or by
+    `fer-bench eval --results`), mean ± sd over the seeds that have one."""
+    by_run: dict[str, dict[str, dict]] = defaultdict(dict)
+    for p in sorted(eval_dir.glob("*.json")) if eval_dir.is_dir() else []:
+        try:
+            ev = json.loads(p.read_text())
+            by_run[ev["model"]["run_id"]][ev["set"]["name"]] = ev
+        except (ValueError, KeyError, TypeError):
+            raise FerBenchError(f"{p}: not a valid eval record") from None
+    sets = sorted({name for evs in by_run.values() for name in evs})
+    if not sets:
+        return []
+    out = ["", "## Other face sets (cross-dataset)", "",
+           "Each run's kept model scored by `fer-bench eval` on face sets it never saw. Accuracy in %, mean ± sd "
+           "over the seeds scored (n); macro-F1 over the classes the set has; baseline = always guessing the "
+           "set's most frequent class. Faces of a class the model cannot predict are not scored.", ""]
+    for name in sets:
+        evs = [e for e in (by_run.get(r["run_id"], {}).get(name) for r in _records_of(rows)) if e]
+        first = evs[0]
+        skipped = ", ".join(f"{n} {why}" for why, n in first["set"]["skipped"].items()) or "none"
+        out += [f"**{name}**: {first['set']['scored']} faces scored of {first['set']['photos']} images "
+                f"(not scored: {skipped}); {first['set']['preprocessing']}; majority baseline "
+                f"{100 * first['metrics']['majority_baseline']['accuracy']:.2f}% "
+                f"({first['metrics']['majority_baseline']['class']}).", "",
+                "| model | recipe | acc | macro-F1 | n | PrivateTest acc |", "|---|---|---:|---:|---:|---:|"]
+        scored = []
+        for r in rows:
+            e = [by_run[x["run_id"]][name] for x in r["records"] if name in by_run.get(x["run_id"], {})]
+            if e:
+                acc, _, _ = mean_std_ci([v["metrics"]["accuracy"] for v in e])
+                scored.append((acc, r, e))
+        for acc, r, e in sorted(scored, key=lambda t: -t[0]):
+            sd = mean_std_ci([v["metrics"]["accuracy"] for v in e])[1]
+            lab = f" ({r['label']})" if r["label"] else ""
+            f1 = mean(v["metrics"]["macro_f1"] for v in e)
+            out.append(f"| {r['model']}{lab} | {r['recipe']} | {_pm(acc, sd)} | {100 * f1:.2f} | {len(e)} | "
+                       f"{100 * r['test_acc']:.2f} |")
+        out.append("")
+    return out
+
+
+def _records_of(rows: list[dict]) -> list[dict]:
+    return [rec for r in rows for rec in r["records"]]
 
 
 def _claims_audit(rows: list[dict]) -> list[str]:

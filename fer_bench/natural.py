@@ -35,7 +35,7 @@ class CropOptions:
     work_size: int = 192      # CLAHE runs at this size before the final downsampling
 
 
-def _cascades():
+def face_cascades():
     import cv2
     root = Path(cv2.data.haarcascades)
     default = cv2.CascadeClassifier(str(root / "haarcascade_frontalface_default.xml"))
@@ -74,7 +74,7 @@ def detect_faces(gray: np.ndarray, cascades=None) -> list[tuple[int, int, int, i
     with its own edge pixels by a quarter on every side, and small photos are scaled up.
     """
     import cv2
-    default, alt2 = cascades or _cascades()
+    default, alt2 = cascades or face_cascades()
     pad = max(gray.shape) // 4
     big = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     scale = DETECT_SIZE / min(big.shape)
@@ -162,7 +162,7 @@ def build_natural(src: str | Path, out: str | Path, opts: CropOptions = CropOpti
     src, out = Path(src), Path(out)
     photos = list_photos(src)
     check_out_folder(src, out)
-    cascades = _cascades()
+    cascades = face_cascades()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     rows = []

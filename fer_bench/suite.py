@@ -22,7 +22,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 OVERRIDES = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "pretrained": (bool, str)}
 DATA_KEYS = {"limit_train": int, "limit_eval": int, "labels": str, "fmt": str, "contempt": bool,
              "drop_blank": bool}
-SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test")
+SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test", "external")
+EXTERNAL_KEYS = {"name": str, "path": str, "faces": bool, "label_from_name": str, "split": str}
 CELL_KEYS = ("model", "recipe", "seeds", "overrides", "grid")
 # Numbers a run needs to make sense: an epoch budget of 0 would record an untrained model as finished.
 POSITIVE = ("epochs", "batch_size", "lr", "limit_train", "limit_eval")
@@ -73,6 +74,37 @@ class Cell:
         return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "__".join(parts))
 
 
+@dataclass(frozen=True)
+class ExternalSet:
+    """A labelled face set every finished cell's kept model is scored on (`fer-bench eval`)."""
+
+    name: str
+    path: str
+    faces: bool = False
+    label_from_name: str | None = None
+    split: str | None = None
+
+
+def _external(where: str, value) -> list[ExternalSet]:
+    if not isinstance(value, list):
+        raise FerBenchError(f"{where}: external must be a list of sets, e.g. [{{name: ckplus, path: ~/data/CK+, "
+                            "faces: true}]")
+    out = []
+    for n, entry in enumerate(value):
+        w = f"{where}: external[{n}]"
+        if not isinstance(entry, dict) or "name" not in entry or "path" not in entry:
+            raise FerBenchError(f"{w}: each set needs a name and a path")
+        typed = _typed(w, entry, EXTERNAL_KEYS)
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", typed["name"]):
+            raise FerBenchError(f"{w}: name {typed['name']!r} must be a plain name (letters, digits, _ . + -)")
+        if typed.get("split") not in (None, "train", "val", "test"):
+            raise FerBenchError(f"{w}: split {typed['split']!r} must be train, val or test")
+        if any(e.name == typed["name"] for e in out):
+            raise FerBenchError(f"{w}: a second set named {typed['name']!r}")
+        out.append(ExternalSet(**typed))
+    return out
+
+
 @dataclass
 class Suite:
     name: str
@@ -84,6 +116,7 @@ class Suite:
     cells: list[Cell] = field(default_factory=list)
     tables: dict = field(default_factory=dict)   # extra tables, e.g. {"sweep": {...}}
     observe_test: bool = False  # record per-epoch test accuracy (time-to-accuracy; never selects)
+    external: list[ExternalSet] = field(default_factory=list)  # cross-dataset columns
 
     def shard(self, spec: str | None, only: str | None = None) -> list[Cell]:
         """Cells of shard 'i/n' (0-based): every n-th cell in a fixed order, so any number of
@@ -150,6 +183,7 @@ def load_suite(path: str | Path) -> Suite:
         defaults=_typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES),
         tables=raw.get("tables", {}) or {},
         observe_test=bool(raw.get("observe_test", False)),
+        external=_external(str(path), raw.get("external", []) or []),
     )
     seen = set()
     for n, entry in enumerate(raw["cells"]):

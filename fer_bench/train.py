@@ -377,10 +377,11 @@ def train(cfg: TrainConfig) -> dict:
         "environment": environment(),
     }
     out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{run_id}.json"
-    record["model_file"] = keep_model(module, best, Path(cfg.workdir) / "models" / run_id, record)
+    weights = keep_model(module, best, Path(cfg.workdir) / "models" / run_id, record)
+    record["model_file"] = portable_paths(str(Path(weights).resolve()))
     write_json(out, record)
     last.unlink(missing_ok=True)  # the record is written: resume state is no longer needed
-    print(f"fer-bench: model kept in {Path(record['model_file']).parent}", file=sys.stderr)
+    print(f"fer-bench: model kept in {Path(weights).parent}", file=sys.stderr)
     if logger:
         log_final_to_wandb(logger, record)
     record["path"] = str(out)
@@ -410,6 +411,12 @@ def portable_paths(text: str) -> str:
     return text
 
 
+def local_path(text: str) -> Path:
+    """A path from a record, on this machine: the inverse of portable_paths for the checkout and home."""
+    root = str(Path(__file__).resolve().parents[1])
+    return Path(text.replace("<fer-bench>", root, 1) if text.startswith("<fer-bench>") else text).expanduser()
+
+
 def checkpoint_readable(path: Path) -> bool:
     """A torch checkpoint is a zip archive: a truncated or overwritten one fails its CRC check."""
     import zipfile
@@ -435,6 +442,8 @@ def keep_model(module: FERClassifier, ckpt_path: str | None, out_dir: Path, reco
         "architecture": record["model"]["name"], "classes": record["data"]["classes"],
         "input": {"size": 48, "channels": 1, "scale": "pixel / 255", "face_crop": "fer-bench natural build",
                   "eval_protocol": record["model"].get("eval_protocol", "native")},
+        # What the record's numbers were computed in: `fer-bench eval` uses it to reproduce them exactly.
+        "precision": record["config"]["precision"], "channels_last": record["config"]["channels_last"],
         "run_id": record["run_id"], "recipe": record["recipe"]["name"], "seed": record["config"]["seed"],
         "val": {k: record["metrics"]["val"][k] for k in ("accuracy", "macro_f1")},
         "test": {k: record["metrics"]["test"][k] for k in ("accuracy", "macro_f1")},

@@ -1,6 +1,5 @@
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -32,11 +31,12 @@ def test_train_keeps_a_weights_only_model_with_its_card_and_models_lists_it(tmp_
     from safetensors.torch import load_file
 
     from fer_bench.models import create_model
+    from fer_bench.train import local_path
     out = tmp_path / "r.json"
     assert main(["train", "--model", "lenet5", "--data", str(tiny_csv), "--epochs", "1", "--out", str(out),
                  "--workdir", str(tmp_path / "w"), "--no-progress"]) == 0
     rec = json.loads(out.read_text())
-    weights = Path(rec["model_file"])
+    weights = local_path(rec["model_file"])
     card = json.loads((weights.parent / "card.json").read_text())
     assert card["architecture"] == "lenet5" and card["classes"] == rec["data"]["classes"]
     assert card["test"]["accuracy"] == rec["metrics"]["test"]["accuracy"] and card["input"]["size"] == 48

@@ -1,0 +1,104 @@
+"""A kept model (model.safetensors + card.json, written by every run) loaded for use:
+class probabilities for 48x48 face crops, in the view and precision its record was scored in."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from fer_bench.data.augment import to_float
+from fer_bench.errors import FerBenchError
+from fer_bench.models import create_model
+
+
+@dataclass
+class TrainedModel:
+    folder: Path
+    card: dict
+    model: torch.nn.Module
+    classes: tuple[str, ...]
+    precision: str
+    channels_last: bool
+
+    @property
+    def name(self) -> str:
+        return self.card["run_id"]
+
+
+def find_model_folder(where: str | Path) -> Path:
+    """A model folder from what a user is likely to type: the folder, its model.safetensors or
+    card.json, a run record (its model_file), or a run id kept under results/*/models/."""
+    p = Path(where)
+    if p.is_dir() and (p / "card.json").is_file():
+        return p
+    if p.is_file() and p.name in ("model.safetensors", "card.json"):
+        return p.parent
+    if p.is_file() and p.suffix == ".json":
+        try:
+            model_file = json.loads(p.read_text()).get("model_file")
+        except (OSError, ValueError, AttributeError):
+            model_file = None
+        if not model_file:
+            raise FerBenchError(f"{p}: not a run record with a kept model (no model_file)")
+        from fer_bench.train import local_path
+        return find_model_folder(local_path(model_file))
+    if not p.exists():
+        hits = sorted(Path("results").glob(f"*/models/{where}/card.json"))
+        if len(hits) == 1:
+            return hits[0].parent
+        raise FerBenchError(f"{where}: no such model (give a kept model's folder, its run record, or a run id "
+                            "under results/*/models/; `fer-bench models --trained` lists them)")
+    raise FerBenchError(f"{p}: not a kept model (expected a folder with model.safetensors and card.json)")
+
+
+def load_trained(where: str | Path) -> TrainedModel:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    folder = find_model_folder(where)
+    try:
+        card = json.loads((folder / "card.json").read_text())
+        arch, classes = card["architecture"], tuple(card["classes"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise FerBenchError(f"{folder / 'card.json'}: not a model card ({e})") from None
+    model = create_model(arch, num_classes=len(classes))
+    try:
+        state = load_file(str(folder / "model.safetensors"))
+    except (OSError, SafetensorError) as e:
+        raise FerBenchError(f"{folder / 'model.safetensors'}: cannot read the weights ({e})") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise FerBenchError(f"{folder / 'model.safetensors'}: does not fit {arch} with {len(classes)} classes "
+                            f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
+    # The evaluated view of a crop-averaging model (ten-crop) is part of what its numbers mean.
+    if card.get("input", {}).get("eval_protocol") == "single" and hasattr(model, "eval_crops"):
+        model.eval_crops = 1
+    channels_last = bool(card.get("channels_last", False))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return TrainedModel(folder, card, model.eval(), classes, card.get("precision", "32-true"), channels_last)
+
+
+AUTOCAST = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+@torch.no_grad()
+def predict_probs(tm: TrainedModel, images: torch.Tensor, precision: str | None = None,
+                  batch_size: int = 512) -> torch.Tensor:
+    """uint8 (N, 48, 48) face crops -> softmax (N, classes), float32 on the CPU.
+
+    Batches of 512 in order, as a run's evaluation loader feeds them, so that a record's numbers
+    are reproduced exactly in its own precision."""
+    precision = precision or tm.precision
+    dtype = AUTOCAST.get(precision)
+    out = []
+    with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        for s in range(0, len(images), batch_size):
+            x = to_float(images[s:s + batch_size])
+            if tm.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            out.append(tm.model(x).float().softmax(1))
+    return torch.cat(out) if out else torch.zeros(0, len(tm.classes))
