@@ -30,6 +30,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "'none' = off)")
 
 
+def _add_detector_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
+                   help="face detector: blazeface (default; finds more faces and no fragments on the natural "
+                        "photos, results/natural/README.md) or haar (OpenCV cascades, the natural set's first build)")
+
+
 def _load_options(a: argparse.Namespace):
     from fer_bench.data.load import LoadOptions
     return LoadOptions(fmt=a.fmt, labels=a.labels, ferplus_path=a.ferplus, contempt=not a.no_contempt,
@@ -157,7 +163,7 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
 
 def cmd_natural_build(a: argparse.Namespace) -> int:
     from fer_bench.natural import build_natural, summary
-    rows = build_natural(Path(a.src), Path(a.out))
+    rows = build_natural(Path(a.src), Path(a.out), detector=a.detector)
     print(summary(rows))
     print(f"crops: {a.out}/<class>/*.png; manifest: {a.out}/manifest.csv")
     return 0
@@ -188,7 +194,8 @@ def cmd_eval(a: argparse.Namespace) -> int:
     check_writable(Path(a.out).parent if a.out else Path(a.results) / "eval", "eval record folder")
     for n, where in enumerate(a.on):
         print(f"[eval] reading {where} ...", file=sys.stderr, flush=True)
-        faces = read_face_set(where, faces=a.faces, label_from_name=a.label_from_name, split=a.split)
+        faces = read_face_set(where, faces=a.faces, label_from_name=a.label_from_name, split=a.split,
+                              detector=a.detector)
         if a.name:
             faces.name = a.name
         rec = evaluate(tm, faces, precision=a.precision)
@@ -211,7 +218,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
     if a.annotate:
         check_writable(a.annotate, "--annotate folder")
     failed = 0
-    for item in predict_files(tm, paths, every=a.every):
+    for item in predict_files(tm, paths, every=a.every, detector=a.detector):
         if isinstance(item, FerBenchError):
             failed += 1
             print(f"fer-bench: {item}", file=sys.stderr, flush=True)
@@ -338,12 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Natural-expression test sets from ordinary photos.")
     nsub = nat.add_subparsers(dest="natural_command", required=True, metavar="COMMAND")
     nb = nsub.add_parser("build", help="photos -> 48x48 face crops + manifest",
-                         description="Find the largest face in every photo (OpenCV Haar cascades, offline), crop "
+                         description="Find the largest face in every photo (BlazeFace on ONNX Runtime, or OpenCV "
+                                     "Haar cascades; both offline), crop "
                                      "it with a margin, grayscale, CLAHE, 48x48; write OUT/<class>/*.png and "
                                      "OUT/manifest.csv accounting for every photo. Deterministic.")
     nb.add_argument("src", help="SRC/<class>/*.jpg|png|... (any size, colour or gray), or SRC with labels.csv "
                                 "(columns file,emotion)")
     nb.add_argument("out", help="output folder (replaced when the build succeeds)")
+    _add_detector_option(nb)
     nb.set_defaults(func=cmd_natural_build)
 
     e = sub.add_parser(
@@ -365,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--label-from-name", metavar="REGEX",
                    help="take the class from each file name: the regex's first group (or group 'label'); "
                         "unique prefixes are understood (AN = angry, SU = surprise)")
+    _add_detector_option(e)
     e.add_argument("--split", choices=["train", "val", "test"],
                    help="FER-2013-format CSV: score one split only (test = PrivateTest)")
     e.add_argument("--name", help="the set's name in the record (default: the folder or file name)")
@@ -389,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="one JSON object per photo or frame (JSON lines)")
     pr.add_argument("--annotate", metavar="OUT", help="write each photo with its boxes and labels to OUT/*.png")
     pr.add_argument("--every", type=int, default=10, metavar="N", help="videos: classify every N-th frame (10)")
+    _add_detector_option(pr)
     pr.set_defaults(func=cmd_predict)
 
     ex = sub.add_parser(

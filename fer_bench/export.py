@@ -16,7 +16,7 @@ import torch
 
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path
-from fer_bench.natural import CONTRAST, DETECTOR
+from fer_bench.natural import CONTRAST, DEFAULT_DETECTOR, DETECTORS
 from fer_bench.trained import TrainedModel, predict_probs
 
 PARITY_TOLERANCE = 1e-4
@@ -31,7 +31,8 @@ def onnx_metadata(tm: TrainedModel) -> dict[str, str]:
         "fer_bench.classes": json.dumps(list(tm.classes)),
         "fer_bench.input": "image: float32 (N, 1, 48, 48), gray, pixel / 255 (no mean/std normalisation)",
         "fer_bench.output": "logits: float32 (N, classes); softmax gives class probabilities",
-        "fer_bench.face_crop": f"largest face by {DETECTOR}; square crop with 15% margin; {CONTRAST}",
+        "fer_bench.face_crop": f"a face found by {DETECTORS[DEFAULT_DETECTOR]}; square crop with 15% margin; "
+                               f"{CONTRAST}",
         "fer_bench.eval_protocol": card["input"].get("eval_protocol", "native"),
         "fer_bench.test_accuracy": f"{card['test']['accuracy']:.4f} (FER-2013 PrivateTest, from the run record)",
     }

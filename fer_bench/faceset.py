@@ -19,7 +19,15 @@ import torch
 
 from fer_bench.data.fer2013 import CLASS_ALIASES, CLASSES, IMAGE_EXTENSIONS, IMAGE_SIZE, SPLITS, read_csv
 from fer_bench.errors import FerBenchError
-from fer_bench.natural import DETECTOR, crop_face, detect_faces, face_cascades, list_photos, load_natural, read_gray
+from fer_bench.natural import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    crop_face,
+    face_detector,
+    list_photos,
+    load_natural,
+    read_gray,
+)
 
 # FER+ and CK+ have an eighth class: a model trained with it can be scored on it.
 LABEL_ALIASES = {**CLASS_ALIASES, "contempt": "contempt", "contemptuous": "contempt"}
@@ -69,20 +77,20 @@ def _photos_by_name(root: Path, pattern: str) -> list[tuple[Path, str | None, st
     return out
 
 
-def _to_face(gray: np.ndarray, faces: bool, cascades) -> tuple[np.ndarray | None, str]:
+def _to_face(gray: np.ndarray, faces: bool, find_faces) -> tuple[np.ndarray | None, str]:
     """The 48x48 crop and '' , or None and why not."""
     import cv2
     if faces:
         interp = cv2.INTER_AREA if min(gray.shape) > IMAGE_SIZE else cv2.INTER_CUBIC
         return cv2.resize(gray, (IMAGE_SIZE, IMAGE_SIZE), interpolation=interp), ""
-    boxes = detect_faces(gray, cascades)
+    boxes = find_faces(gray)
     if not boxes:
         return None, "no face found"
     return crop_face(gray, boxes[0]), ""
 
 
 def read_face_set(path: str | Path, faces: bool = False, label_from_name: str | None = None,
-                  split: str | None = None) -> FaceSet:
+                  split: str | None = None, detector: str = DEFAULT_DETECTOR) -> FaceSet:
     """Read one labelled set. A built natural set (manifest.csv) and a FER-2013 CSV are face
     crops already; `split` picks train/val/test rows of a FER-2013 CSV."""
     p = Path(path)
@@ -104,10 +112,12 @@ def read_face_set(path: str | Path, faces: bool = False, label_from_name: str | 
         raise FerBenchError(f"--split {split}: only a FER-2013-format CSV has splits; {p} is a folder")
     if (p / "manifest.csv").is_file() and label_from_name is None:
         images, labels, ids = load_natural(p)
-        return FaceSet(p.name, str(p), images, [CLASSES[i] for i in labels.tolist()], ids, len(ids),
-                       "built natural set: 48x48 crops as stored")
+        rows, detector = _manifest(p)
+        skipped = Counter(r.get("reason") or "skipped" for r in rows if r.get("status") != "ok")
+        return FaceSet(p.name, str(p), images, [CLASSES[i] for i in labels.tolist()], ids, max(len(rows), len(ids)),
+                       f"built natural set: 48x48 crops as stored (faces found by {detector})", skipped)
     photos = _photos_by_name(p, label_from_name) if label_from_name else _list_labelled(p)
-    cascades = None if faces else face_cascades()
+    find_faces = None if faces else face_detector(detector)
     images, labels, ids, skipped = [], [], [], Counter()
     for f, name, given in photos:
         if name is None:
@@ -121,7 +131,7 @@ def read_face_set(path: str | Path, faces: bool = False, label_from_name: str | 
         except FerBenchError:
             skipped["unreadable image" if f.is_file() else "file not found"] += 1
             continue
-        crop, why = _to_face(gray, faces, cascades)
+        crop, why = _to_face(gray, faces, find_faces)
         if crop is None:
             skipped[why] += 1
             continue
@@ -131,8 +141,17 @@ def read_face_set(path: str | Path, faces: bool = False, label_from_name: str | 
     if not images:
         raise FerBenchError(f"{p}: none of {len(photos)} photos gave a labelled face "
                             f"({', '.join(f'{n} {k}' for k, n in skipped.most_common())})")
-    how = "already face crops: gray + resize to 48x48" if faces else f"natural-build crops: {DETECTOR}"
+    how = "already face crops: gray + resize to 48x48" if faces else f"natural-build crops: {DETECTORS[detector]}"
     return FaceSet(p.name, str(p), torch.from_numpy(np.stack(images)), labels, ids, len(photos), how, skipped)
+
+
+def _manifest(root: Path) -> tuple[list[dict], str]:
+    """A natural build's manifest rows (every source photo) and the detector it names."""
+    import csv
+    with (root / "manifest.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    detector = next((r["detector"] for r in rows if r.get("status") == "ok" and r.get("detector")), None)
+    return rows, detector or "an unrecorded detector"
 
 
 def _list_labelled(root: Path) -> list[tuple[Path, str | None, str]]:

@@ -16,7 +16,7 @@ import torch
 
 from fer_bench.data.fer2013 import IMAGE_EXTENSIONS
 from fer_bench.errors import FerBenchError
-from fer_bench.natural import crop_face, detect_faces, face_cascades, read_gray
+from fer_bench.natural import DEFAULT_DETECTOR, crop_face, face_detector, read_gray
 from fer_bench.trained import TrainedModel, predict_probs
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -78,8 +78,8 @@ def read_frames(path: Path, every: int) -> Iterator[tuple[int | None, np.ndarray
         cap.release()
 
 
-def classify_frame(tm: TrainedModel, frame: Frame, cascades, top: int = 3) -> Frame:
-    boxes = detect_faces(frame.gray, cascades)
+def classify_frame(tm: TrainedModel, frame: Frame, find_faces, top: int = 3) -> Frame:
+    boxes = find_faces(frame.gray)
     if not boxes:
         return frame
     crops = torch.from_numpy(np.stack([crop_face(frame.gray, b) for b in boxes]))
@@ -91,13 +91,14 @@ def classify_frame(tm: TrainedModel, frame: Frame, cascades, top: int = 3) -> Fr
     return frame
 
 
-def predict_files(tm: TrainedModel, paths: list[Path], every: int = 10) -> Iterator[Frame | FerBenchError]:
+def predict_files(tm: TrainedModel, paths: list[Path], every: int = 10,
+                  detector: str = DEFAULT_DETECTOR) -> Iterator[Frame | FerBenchError]:
     """Frames with their faces, in order; an unreadable file yields its error and the rest go on."""
-    cascades = face_cascades()
+    find_faces = face_detector(detector)
     for path in paths:
         try:
             for n, gray in read_frames(path, every):
-                yield classify_frame(tm, Frame(str(path), n, gray), cascades)
+                yield classify_frame(tm, Frame(str(path), n, gray), find_faces)
         except FerBenchError as e:
             yield e
 

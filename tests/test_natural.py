@@ -46,6 +46,57 @@ def test_faces_are_found_and_cropped_to_48x48_uint8(photos):
     assert found >= 12  # of 14 real photos
 
 
+@pytest.mark.parametrize("detector", ["blazeface", "haar"])
+def test_both_detectors_find_whole_faces_and_keep_tightly_framed_ones(photos, detector):
+    from fer_bench.natural import face_detector
+    find = face_detector(detector)
+    found = 0
+    for f in sorted(photos.rglob("*.jpg")):
+        gray = read_gray(f)
+        boxes = find(gray)
+        if not boxes:
+            continue
+        found += 1
+        x, y, w, h = boxes[0]
+        assert w > 0.2 * min(gray.shape)
+        # The same face cut out tightly (it fills the picture): still one face, not a fragment.
+        x0, y0 = max(x, 0), max(y, 0)
+        tight = gray[y0:y0 + h, x0:x0 + w]
+        if min(tight.shape) < 40:
+            continue
+        again = find(tight)
+        assert len(again) == 1, f.name
+        assert again[0][2] * again[0][3] > 0.5 * tight.size, f.name
+    assert found >= 12  # of 14 real photos
+
+
+def test_blazeface_finds_every_face_of_a_wide_group_photo(photos):
+    import numpy as np
+
+    from fer_bench.natural import face_detector
+    canvas = np.full((420, 1100), 200, np.uint8)
+    x = 20
+    for cls, size in (("happy", 380), ("surprise", 300), ("angry", 240)):
+        face = Image.fromarray(read_gray(sorted((photos / cls).iterdir())[0])).resize((size, size))
+        canvas[420 - size - 20:400, x:x + size] = np.asarray(face)
+        x += size + 40
+    boxes = face_detector("blazeface")(canvas)
+    assert len(boxes) == 3
+    centres = sorted(b[0] + b[2] / 2 for b in boxes)
+    assert centres[0] < 400 < centres[1] < 760 < centres[2]          # one box per face, none between
+
+
+def test_blazeface_has_its_896_anchors_and_finds_no_face_in_noise():
+    import numpy as np
+
+    from fer_bench.blazeface import anchors, detect
+    a = anchors()
+    assert a.shape == (896, 2) and a.min() > 0 and a.max() < 1
+    rng = np.random.default_rng(0)
+    assert detect(rng.integers(0, 256, (240, 320), dtype=np.uint8)) == []
+    assert detect(np.full((100, 100), 128, np.uint8)) == []
+
+
 def test_build_accounts_for_every_photo_and_is_byte_identical(photos, tmp_path, capsys):
     assert main(["natural", "build", str(photos), str(tmp_path / "a")]) == 0
     assert "yield" in capsys.readouterr().out
