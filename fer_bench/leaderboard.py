@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
-from statistics import mean, median, stdev
+from statistics import mean, median
 
 import numpy as np
 import torch
@@ -19,36 +19,8 @@ from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path, atomic_write
 from fer_bench.models import get_card
 from fer_bench.record import training_minutes
-from fer_bench.stats import format_p
+from fer_bench.stats import format_p, mcnemar_p, mean_std_ci
 from fer_bench.train import decode_probs, summary_metrics
-
-# Two-sided 95% Student-t quantiles by degrees of freedom (1..30); 1.96 beyond.
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042]
-
-
-def mean_std_ci(values: list[float]) -> tuple[float, float | None, float | None]:
-    """Mean, sample standard deviation and the 95% CI half-width (None with one value)."""
-    m = mean(values)
-    if len(values) < 2:
-        return m, None, None
-    s = stdev(values)
-    t = _T975[len(values) - 2] if len(values) - 1 <= len(_T975) else 1.96
-    return m, s, t * s / math.sqrt(len(values))
-
-
-def mcnemar_p(b: int, c: int) -> float:
-    """Exact two-sided McNemar test: b, c = discordant pairs (one right, the other wrong)."""
-    n = b + c
-    if n == 0:
-        return 1.0
-    k = min(b, c)
-    log_terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2)
-                 for i in range(k + 1)]
-    top = max(log_terms)
-    cdf = math.exp(top) * sum(math.exp(t - top) for t in log_terms)
-    return min(1.0, 2 * cdf)
 
 
 def load_records(runs_dir: Path) -> tuple[list[dict], list[dict]]:

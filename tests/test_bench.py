@@ -15,7 +15,8 @@ import torch
 
 from fer_bench.bench import run_suite
 from fer_bench.errors import FerBenchError
-from fer_bench.leaderboard import claim_verdict, mcnemar_p, write_leaderboard
+from fer_bench.leaderboard import claim_verdict, write_leaderboard
+from fer_bench.stats import mcnemar_p, mean_std_ci
 from fer_bench.suite import load_suite
 from fer_bench.train import encode_probs
 
@@ -211,7 +212,7 @@ def test_leaderboard_numbers_match_a_hand_computation(tmp_path):
     a = np.array(accs["a"])
     assert math.isclose(float(rows["a"]["test_acc"]), a.mean(), rel_tol=1e-9)
     assert math.isclose(float(rows["a"]["test_acc_std"]), a.std(ddof=1), rel_tol=1e-9)
-    assert math.isclose(float(rows["a"]["test_acc_ci95"]), 4.303 * a.std(ddof=1) / math.sqrt(3), rel_tol=1e-9)
+    assert math.isclose(float(rows["a"]["test_acc_ci95"]), 4.302653 * a.std(ddof=1) / math.sqrt(3), rel_tol=1e-6)
     # McNemar of b against the reference a (best val), discordant pairs pooled over seeds.
     b_cnt = c_cnt = 0
     for seed in range(3):
@@ -326,9 +327,19 @@ def test_target_table_states_whether_the_target_is_met(tmp_path, n_seeds, minute
 
 
 def test_mcnemar_small_cases():
+    # By hand: P(X <= k) for X ~ Binomial(n, 1/2), doubled.
     assert mcnemar_p(0, 0) == 1.0
     assert math.isclose(mcnemar_p(0, 5), 2 / 32)
     assert math.isclose(mcnemar_p(1, 4), 2 * 6 / 32)
+    assert math.isclose(mcnemar_p(3, 3), 1.0)
+    assert math.isclose(mcnemar_p(26, 11), 2 * sum(math.comb(37, i) for i in range(12)) / 2 ** 37)
+
+
+def test_confidence_interval_by_hand():
+    m, s, ci = mean_std_ci([0.6, 0.7, 0.8])
+    assert math.isclose(m, 0.7) and math.isclose(s, 0.1)
+    assert math.isclose(ci, 4.302653 * 0.1 / math.sqrt(3), rel_tol=1e-6)     # t(0.975, 2 df)
+    assert mean_std_ci([0.5]) == (0.5, None, None)
 
 
 @pytest.mark.realdata

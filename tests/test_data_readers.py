@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from fer_bench.data.fer2013 import CLASSES, TEST, TRAIN, VAL, ferplus_labels, read_csv, read_folder
+from fer_bench.data.fer2013 import CLASSES, TEST, TRAIN, VAL, ferplus_labels, read_csv, read_folder, resolve_source
 from fer_bench.data.load import LoadOptions, load_dataset
 from tests.conftest import tiny_images, write_csv, write_folder
 
@@ -92,3 +92,19 @@ def test_both_real_loaders_agree_with_the_readme_counts(real_data):
     assert csv.counts() == readme
     assert folder.counts() == readme
     assert folder.info["format"] == "folder" and csv.info["format"] == "csv"
+
+
+def test_kaggle_icml_face_data_csv_reads_like_fer2013_csv(tmp_path):
+    """icml_face_data.csv: header 'emotion, Usage, pixels' (spaces after commas), the file torchvision reads."""
+    images, labels, usages = tiny_images()
+    ref = read_csv(write_csv(tmp_path / "fer2013.csv", images, labels, usages))
+    lines = ["emotion, Usage, pixels"]
+    lines += [f"{lab}, {u}, {' '.join(map(str, img.flatten()))}" for img, lab, u in zip(images, labels, usages)]
+    icml = tmp_path / "kaggle" / "icml_face_data.csv"
+    icml.parent.mkdir()
+    icml.write_text("\n".join(lines) + "\n")
+    for source in (icml, icml.parent):              # the file, or the folder holding it
+        kind, path = resolve_source(source)
+        d = read_csv(path)
+        assert kind == "csv" and torch.equal(d.images, ref.images)
+        assert torch.equal(d.labels, ref.labels) and torch.equal(d.splits, ref.splits)

@@ -10,7 +10,7 @@ import sys
 
 from fer_bench.evaluate import evaluate
 from fer_bench.faceset import read_face_set
-from fer_bench.leaderboard import mcnemar_p
+from fer_bench.stats import mcnemar_p
 from fer_bench.trained import load_trained
 
 

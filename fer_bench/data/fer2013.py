@@ -106,13 +106,16 @@ def _read_text(path: Path) -> str:
 
 
 def read_csv(path: str | Path) -> FERData:
-    """Read the original `fer2013.csv` (or `.csv.gz`): columns emotion, pixels, Usage."""
+    """Read the original `fer2013.csv` (or `.csv.gz`): columns emotion, pixels, Usage, in any order. Kaggle's
+    `icml_face_data.csv` (the file torchvision.datasets.FER2013 reads) has the same rows with a header
+    `emotion, Usage, pixels`: spaces after the commas are ignored."""
     path = Path(path)
     text = _read_text(path)
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise FerBenchError(f"{path}: not a valid CSV ({str(e).strip()})") from None
+    df.columns = [str(c).strip() for c in df.columns]
     need = ["emotion", "pixels", "Usage"]
     if not set(need) <= set(df.columns):
         raise FerBenchError(
@@ -380,7 +383,7 @@ def resolve_source(path: str | Path, fmt: str = "auto") -> tuple[str, Path]:
             return "csv", p
         raise FerBenchError(f"{p}: expected fer2013.csv, fer2013.csv.gz or an image folder")
     if fmt in ("auto", "csv"):
-        for name in ("fer2013.csv", "fer2013.csv.gz"):
+        for name in ("fer2013.csv", "fer2013.csv.gz", "icml_face_data.csv", "icml_face_data.csv.gz"):
             if (p / name).is_file():
                 return "csv", p / name
     if fmt in ("auto", "folder"):
