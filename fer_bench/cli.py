@@ -36,6 +36,20 @@ def _add_detector_option(p: argparse.ArgumentParser) -> None:
                         "photos, results/natural/README.md) or haar (OpenCV cascades, the natural set's first build)")
 
 
+def _add_wandb_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wandb-project", metavar="NAME", help="W&B project (default: $WANDB_PROJECT, else fer-bench)")
+    p.add_argument("--wandb-entity", metavar="NAME", help="W&B entity, user or team (default: $WANDB_ENTITY)")
+
+
+def _apply_wandb_options(a: argparse.Namespace) -> None:
+    """The flags win over the environment; W&B itself and fer_bench.tracking read these variables."""
+    import os
+    if a.wandb_project:
+        os.environ["WANDB_PROJECT"] = a.wandb_project
+    if a.wandb_entity:
+        os.environ["WANDB_ENTITY"] = a.wandb_entity
+
+
 def _load_options(a: argparse.Namespace):
     from fer_bench.data.load import LoadOptions
     return LoadOptions(fmt=a.fmt, labels=a.labels, ferplus_path=a.ferplus, contempt=not a.no_contempt,
@@ -63,6 +77,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                                    "limit_train": a.limit_train, "limit_eval": a.limit_eval})
     check_writable(Path(a.out).parent if a.out else Path("results") / "runs", "record folder")
     check_writable(a.workdir, "work folder")
+    _apply_wandb_options(a)
     cfg = TrainConfig(
         model=a.model, data=str(_data_path(a)), recipe=a.recipe, seed=a.seed, epochs=a.epochs,
         batch_size=a.batch_size, lr=a.lr, optimizer=a.optimizer, precision=a.precision,
@@ -70,6 +85,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
         devices=a.devices, progress=not a.no_progress, pretrained=a.pretrained, natural=_natural_path(a),
         observe_test=a.observe_test,
+        wandb={"save_dir": a.workdir, "group": a.model, "job_type": a.recipe or "paper", "tags": ["train"]}
+        if a.wandb else None,
     )
     try:
         rec = train(cfg)
@@ -139,6 +156,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
         print(dry_run(suite, a.results, a.shard, a.only))
         return 0
     check_writable(suite_dir(suite, a.results))
+    _apply_wandb_options(a)
     counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
                        use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
                        progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints,
@@ -295,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--observe-test", action="store_true",
                    help="also score every epoch's weights on PrivateTest, for time-to-accuracy only "
                         "(stored as observed/test_acc; never used for selection)")
+    t.add_argument("--wandb", action="store_true",
+                   help="log the run to Weights & Biases (offline under --workdir unless you are logged in)")
+    _add_wandb_options(t)
     _add_run_options(t)
     _add_load_options(t)
     t.set_defaults(func=cmd_train)
@@ -321,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list the cells, their keys, which are done, and the time left estimated from the "
                         "records; train nothing")
     b.add_argument("--no-wandb", action="store_true", help="do not log to Weights & Biases")
+    _add_wandb_options(b)
     b.add_argument("--retry-failed", action="store_true", help="re-run cells recorded as failed")
     b.add_argument("--precision", default="auto", help="as for train")
     b.add_argument("--devices", type=int, default=1, help="devices per cell (default 1)")

@@ -38,23 +38,26 @@ def make_wandb_logger(cfg: dict, run_id: str):
     save_dir = Path(cfg["save_dir"])
     save_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WANDB_SILENT", "true")
-    # WANDB_ENTITY is read by wandb itself; the project honours WANDB_PROJECT unless the caller names one.
+    # --wandb-project / --wandb-entity, else WANDB_PROJECT / WANDB_ENTITY, else project fer-bench.
     return WandbLogger(
         project=cfg.get("project") or os.environ.get("WANDB_PROJECT") or "fer-bench", name=run_id,
+        entity=cfg.get("entity") or os.environ.get("WANDB_ENTITY") or None,
         id=stable_run_id(save_dir, run_id), resume="allow", group=cfg.get("group"),
         job_type=cfg.get("job_type"), tags=cfg.get("tags"), save_dir=str(save_dir),
         offline=wandb_mode() == "offline", log_model=False,
     )
 
 
-def log_final_to_wandb(logger, record: dict) -> None:
-    """The selected checkpoint's test confusion matrix and per-class table, then finish the run."""
+def log_final_to_wandb(logger, record: dict, record_path: Path | None = None) -> None:
+    """The selected checkpoint's numbers as the run's summary (not history: the post-fit evaluation is
+    not an epoch), its test confusion matrix as a W&B heatmap, the run record as an artifact; then
+    finish the run."""
     import wandb
     run = logger.experiment
     classes = record["data"]["classes"]
     test = record["metrics"]["test"]
-    conf = wandb.Table(columns=["true", *classes],
-                       data=[[c, *row] for c, row in zip(classes, test["confusion"])])
+    conf = wandb.plot.confusion_matrix(y_true=record["test_labels"], preds=record["test_predictions"],
+                                       class_names=list(classes), title="PrivateTest (selected checkpoint)")
     per_class = wandb.Table(columns=["class", "precision", "recall", "f1", "support"],
                             data=[[c, v["precision"], v["recall"], v["f1"], v["support"]]
                                   for c, v in test["per_class"].items()])
@@ -64,5 +67,13 @@ def log_final_to_wandb(logger, record: dict) -> None:
         "val/acc_selected": record["metrics"]["val"]["accuracy"],
         "test/acc_hflip_tta": record["metrics"]["test_tta"]["hflip"]["accuracy"],
         "best_epoch": record["selection"]["best_epoch"],
+        "params": record["model"]["params"], "macs": record["model"]["macs"],
+        "latency_ms_batch1": record["timing"]["latency_ms_batch1"],
+        "train_images_per_second": record["timing"]["train_images_per_second"],
+        **({"natural/acc": record["metrics"]["natural"]["accuracy"]} if "natural" in record["metrics"] else {}),
     })
+    if record_path is not None:
+        art = wandb.Artifact(f"record-{record['run_id']}".replace("=", "-"), type="run-record")
+        art.add_file(str(record_path), name="record.json")
+        run.log_artifact(art)
     run.finish()

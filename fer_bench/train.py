@@ -144,6 +144,17 @@ class RunLog(Callback):
         self._epoch_t0 = 0.0
         self._lr = 0.0
 
+    def on_train_start(self, trainer, pl_module) -> None:
+        # kill -9 also kills W&B's writer before it has flushed the last epochs: the resumed attempt
+        # (same W&B run id) logs the epochs its checkpoint restored again, so the run has every epoch.
+        done = getattr(self, "resumed_from_epoch", 0)
+        if done and trainer.loggers:
+            per_epoch = max(1, trainer.global_step // done)
+            for c in self.curves:
+                metrics = {k: v for k, v in c.items() if "/" in k} | {"epoch": c["epoch"], "replayed_on_resume": 1}
+                for lg in trainer.loggers:
+                    lg.log_metrics(metrics, step=(c["epoch"] + 1) * per_epoch - 1)
+
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._lr = trainer.optimizers[0].param_groups[0]["lr"]  # before the epoch's scheduler step
         self._epoch_t0 = time.perf_counter()
@@ -276,8 +287,12 @@ def train(cfg: TrainConfig) -> dict:
               file=sys.stderr)
     logger = make_wandb_logger(cfg.wandb, run_id) if cfg.wandb and not multi else False
     if logger:
+        # limit_train / limit_eval: a 1,000-image smoke run must not look like a full run in W&B.
         logger.log_hyperparams({"model": cfg.model, "recipe": recipe.to_dict(), "seed": cfg.seed,
-                                "precision": precision, "data": asdict(load), **cfg.meta})
+                                "precision": precision, "data": asdict(load), "limit_train": cfg.limit_train,
+                                "limit_eval": cfg.limit_eval, "epochs": recipe.epochs, **cfg.meta})
+        from lightning.pytorch.callbacks import LearningRateMonitor
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     trainer = L.Trainer(
         max_epochs=recipe.epochs, precision=precision, accelerator=cfg.accelerator,
         devices=cfg.devices, callbacks=callbacks, logger=logger, num_sanity_val_steps=0,
@@ -383,7 +398,7 @@ def train(cfg: TrainConfig) -> dict:
     last.unlink(missing_ok=True)  # the record is written: resume state is no longer needed
     print(f"fer-bench: model kept in {Path(weights).parent}", file=sys.stderr)
     if logger:
-        log_final_to_wandb(logger, record)
+        log_final_to_wandb(logger, record, out)
     record["path"] = str(out)
     return record
 

@@ -390,3 +390,33 @@ def test_sweep_table_pivots_grid_cells_and_picks_by_validation(tmp_path):
     board = md.split("## Leaderboard (PrivateTest)")[1].split("## ")[0]
     assert "| 1 | m (ref) | r |" in board and "optimizer=" not in board
     assert md.count("optimizer=adam") >= 2  # still listed under 'Where each number comes from'
+
+
+def test_a_killed_and_resumed_cell_is_one_wandb_run_with_every_epoch(tmp_path, tiny_csv):
+    """What `wandb sync` uploads: the killed attempt and the resumed one share one run id, and between
+    them every epoch is in the history once."""
+    from tests.wandb_offline import read_run
+    suite_file = write_suite(tmp_path, "name: tiny\nseeds: [0]\ndefaults: {epochs: 12}\ncells:\n  - model: lenet5\n")
+    out = tmp_path / "res"
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    cmd = [sys.executable, "-m", "fer_bench.cli", "bench", str(suite_file), "--results", str(out), "--data",
+           str(tiny_csv), "--no-progress", "--natural", "none"]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 240
+    ckpt = out / "tiny" / "checkpoints"
+    while time.time() < deadline and proc.poll() is None:
+        if list(ckpt.glob("*/last.ckpt")):              # epoch 0 is done and saved
+            break
+        time.sleep(0.02)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not list((out / "tiny" / "runs").glob("*.json")), "the cell finished before it could be killed"
+    assert subprocess.run(cmd, env=env, cwd=REPO, capture_output=True).returncode == 0
+    logs = sorted((out / "tiny" / "wandb").glob("offline-run-*/run-*.wandb"))
+    runs = [read_run(p) for p in logs]
+    assert len(logs) == 2 and len({p.stem for p in logs}) == 1                # one W&B run id: run-<id>.wandb
+    epochs = [h["epoch"] for r in runs for h in r["history"] if "train/loss" in h]
+    resumed = json.loads(next((out / "tiny" / "runs").glob("*.json")).read_text())["selection"]["resumed_from_epoch"]
+    assert resumed is not None and sorted(set(epochs)) == list(range(12))

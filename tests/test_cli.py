@@ -78,3 +78,22 @@ def test_wandb_run_id_is_stable_per_cell_and_results_folder(tmp_path, monkeypatc
     other = make_wandb_logger({"save_dir": str(tmp_path / "b")}, "lenet5__r__s0")
     assert a._wandb_init["id"] == again._wandb_init["id"] != other._wandb_init["id"]
     assert a._wandb_init["resume"] == "allow" and a._wandb_init["project"] == "my-project"
+
+
+def test_train_logs_to_wandb_offline_with_project_summary_config_and_record(tmp_path, tiny_csv, monkeypatch):
+    from tests.wandb_offline import read_run
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_PROJECT", raising=False)
+    assert main(["train", "--model", "lenet5", "--data", str(tiny_csv), "--epochs", "2", "--limit-train", "100",
+                 "--out", str(tmp_path / "r.json"), "--workdir", str(tmp_path / "w"), "--no-progress", "--wandb",
+                 "--wandb-project", "proj-x"]) == 0
+    (log,) = (tmp_path / "w" / "wandb").glob("offline-run-*/run-*.wandb")
+    run = read_run(log)
+    assert run["run"][0] == "proj-x"
+    s = run["summary"]
+    assert s["params"] == 168_971 and s["macs"] > 0 and 0 <= s["test/acc"] <= 1 and s["latency_ms_batch1"] > 0
+    assert "test/confusion_matrix_table/_type" in s                      # wandb.plot.confusion_matrix
+    assert run["config"]["limit_train"] == 100
+    lr = [h["lr-SGD"] for h in run["history"] if "lr-SGD" in h]        # LearningRateMonitor, one per epoch
+    assert len(lr) == 2 and all(v > 0 for v in lr)
+    assert any(a.startswith("record-lenet5") for a in run["artifacts"])
