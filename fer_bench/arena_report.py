@@ -84,8 +84,9 @@ def answer(rows: list[dict], winner: dict, seeds_wanted: int) -> list[str]:
         p = runner.get("p_vs_ref")
         real = "" if p is None else (", a real difference on this test set (p < 0.05)" if p < 0.05 else
                                      ", not a significant difference on this test set (p >= 0.05)")
+        p_text = format_p(p) if format_p(p).startswith("<") else f"= {format_p(p)}"
         s1 += (f", {gap:+.2f} points against the next best by test accuracy, {runner['model']} "
-               f"({100 * runner['test_acc']:.2f}%, p = {format_p(p)}{real})")
+               f"({100 * runner['test_acc']:.2f}%, p {p_text}{real})")
         if runner["test_acc"] > winner["test_acc"]:
             s1 += "; the winner is chosen on validation, and on PrivateTest it is not the top row"
     s1 += "."

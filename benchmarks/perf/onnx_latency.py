@@ -62,7 +62,8 @@ def main() -> None:
         f"onnxruntime {ort.__version__}.",
         ["model", "torch ms (b1)", "ORT ms (b1)", "speed-up (b1)", "torch ms (b64)", "ORT ms (b64)", "speed-up (b64)"],
         rows, notes=[f"Load average when the measurement started: {load:.1f} on {os.cpu_count()} cores "
-                     "(above ~0.5, another job shared the cores: milliseconds are inflated and ratios noisier)."],
+                     "(the 1-minute average, so it includes the minute before the run; a value near the core count "
+                     "for the whole run would mean another job shared the cores)."],
     )
 
 
