@@ -16,7 +16,10 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", dest="fmt", choices=["auto", "csv", "folder"], default="auto",
                    help="which copy to read when the folder has both (default: auto = CSV)")
     p.add_argument("--labels", choices=["fer2013", "ferplus"], default="fer2013",
-                   help="label source: the FER-2013 emotion column, or FER+ majority votes")
+                   help="label source: the FER-2013 emotion column, or FER+ votes (see --ferplus-mode)")
+    p.add_argument("--ferplus-mode", choices=["majority", "plurality"], default="majority",
+                   help="FER+: majority = the FER+ reference protocol (single votes removed, then the top emotion "
+                        "needs more than half of the remaining votes; default), plurality = top vote, ties dropped")
     p.add_argument("--ferplus", metavar="CSV", help="FER+ votes file (default: fer2013new.csv beside the CSV)")
     p.add_argument("--no-contempt", action="store_true", help="FER+: drop contempt rows instead of an 8th class")
     p.add_argument("--drop-blank", action="store_true", help="remove uniform (blank) images")
@@ -53,6 +56,7 @@ def _apply_wandb_options(a: argparse.Namespace) -> None:
 def _load_options(a: argparse.Namespace):
     from fer_bench.data.load import LoadOptions
     return LoadOptions(fmt=a.fmt, labels=a.labels, ferplus_path=a.ferplus, contempt=not a.no_contempt,
+                       ferplus_mode=a.ferplus_mode,
                        drop_blank=a.drop_blank, val_fraction=a.val_fraction)
 
 

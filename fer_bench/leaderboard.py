@@ -23,6 +23,17 @@ from fer_bench.stats import format_p, mcnemar_p, mean_std_ci
 from fer_bench.train import decode_probs, summary_metrics
 
 
+def _labels_text(data: dict) -> str:
+    """The record's label source. Records made before FER+ modes existed say 'FER+ majority vote' but used
+    the plurality rule (ties dropped): say what they did."""
+    info = data["info"]
+    if info.get("labels") == "FER+ majority vote" and "ferplus_mode" not in info:
+        return "FER+ plurality vote (ties dropped; recorded before the reference protocol was the default)"
+    kept = info.get("ferplus_kept")
+    return info.get("labels", "") + (f", images kept train / val / test {kept['train']:,} / {kept['val']:,} / "
+                                     f"{kept['test']:,}" if kept else "")
+
+
 def load_records(runs_dir: Path) -> tuple[list[dict], list[dict]]:
     finished, failed = [], []
     for p in sorted(runs_dir.glob("*.json")):
@@ -206,7 +217,7 @@ def _header(records: list[dict], suite: str) -> list[str]:
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `fer-bench leaderboard {suite}` from "
         f"{len(records)} run records in `runs/` (runs made {dates[0]} to {dates[-1]}).",
         "",
-        f"- **Data:** `{data['path']}` ({data['info'].get('format')}, labels: {data['info'].get('labels')}); "
+        f"- **Data:** `{data['path']}` ({data['info'].get('format')}, labels: {_labels_text(data)}); "
         f"train / val / test sizes {sizes.get('train')} / {sizes.get('val')} / {sizes.get('test')}.",
         "- **Protocol:** validation = PublicTest (early stopping, LR schedules and checkpoint choice look only "
         "at it); test = PrivateTest, evaluated once per run with the selected checkpoint. The reference row "

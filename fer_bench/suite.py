@@ -21,7 +21,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # Per-cell settings a suite may override, with their types.
 OVERRIDES = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "pretrained": (bool, str)}
 DATA_KEYS = {"limit_train": int, "limit_eval": int, "labels": str, "fmt": str, "contempt": bool,
-             "drop_blank": bool}
+             "drop_blank": bool, "ferplus_mode": str}
 SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test", "external")
 EXTERNAL_KEYS = {"name": str, "path": str, "faces": bool, "label_from_name": str, "split": str}
 CELL_KEYS = ("model", "recipe", "seeds", "overrides", "grid")

@@ -43,7 +43,7 @@ def test_folder_without_prefixes_splits_val_off_train_stratified_and_seeded(tmp_
     assert torch.equal(a.splits, b.splits) and not torch.equal(a.splits, c.splits)
 
 
-def test_ferplus_majority_vote_drops_ties_unknown_and_not_a_face(tmp_path):
+def test_ferplus_plurality_vote_drops_ties_unknown_and_not_a_face(tmp_path):
     images, labels, usages = tiny_images(n_per_class_split=1)
     data = read_csv(write_csv(tmp_path / "f.csv", images, labels, usages))
     header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
@@ -59,15 +59,49 @@ def test_ferplus_majority_vote_drops_ties_unknown_and_not_a_face(tmp_path):
         rows.append(f"{u},fer{i:07d}.png," + votes.get(i, "10,0,0,0,0,0,0,0,0,0"))
     path = tmp_path / "fer2013new.csv"
     path.write_text("\n".join(rows) + "\n")
-    lab, dropped = ferplus_labels(path, data, contempt=True)
+    lab, dropped = ferplus_labels(path, data, contempt=True, mode="plurality")
     assert lab[:5].tolist() == [3, -1, -1, -1, 7]
     assert lab[5:].eq(CLASSES.index("neutral")).all()
     assert dropped == {"tie": 1, "unknown": 1, "not_a_face": 1, "no_votes": 0, "contempt": 0}
-    lab, dropped = ferplus_labels(path, data, contempt=False)
+    lab, dropped = ferplus_labels(path, data, contempt=False, mode="plurality")
     assert lab[4] == -1 and dropped["contempt"] == 1
 
-    d = load_dataset(tmp_path / "f.csv", LoadOptions(labels="ferplus", ferplus_path=str(path)))
+    opts = LoadOptions(labels="ferplus", ferplus_path=str(path), ferplus_mode="plurality")
+    d = load_dataset(tmp_path / "f.csv", opts)
     assert len(d) == len(labels) - 3 and d.classes[-1] == "contempt"
+
+
+def test_ferplus_reference_protocol_removes_single_votes_then_needs_more_than_half(tmp_path):
+    """FERPlus `majority` mode (Barsoum et al. 2016) on hand-made vote rows."""
+    images, labels, usages = tiny_images(n_per_class_split=1)
+    data = read_csv(write_csv(tmp_path / "f.csv", images, labels, usages))
+    header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+    #        neutral happiness surprise sadness anger disgust fear contempt unknown NF   reference / plurality
+    votes = [
+        "0,8,1,0,0,0,0,1,0,0",    # singles removed: happiness 8 of 8           happy    / happy
+        "5,5,0,0,0,0,0,0,0,0",    # 5 of 10 is not more than half               dropped  / dropped (tie)
+        "4,3,1,1,1,0,0,0,0,0",    # singles removed: 4 of 7 > 3.5                neutral  / neutral
+        "3,2,2,2,1,0,0,0,0,0",    # singles removed: 3 of 9 <= 4.5               dropped  / neutral
+        "2,1,1,1,1,1,1,1,1,0",    # singles removed: only neutral's 2 remain     neutral  / neutral
+        "1,1,1,1,1,1,1,1,1,1",    # every vote single: nothing remains           dropped  / dropped (tie)
+        "0,0,0,0,0,0,0,0,9,1",    # unknown                                      dropped  / dropped
+        "0,0,0,0,0,0,0,0,1,9",    # not a face                                   dropped  / dropped
+        "1,0,0,0,0,0,0,9,0,0",    # contempt                                     8th class
+    ]
+    rows = [header] + [f"{u},fer{i:07d}.png," + (votes[i] if i < len(votes) else "10,0,0,0,0,0,0,0,0,0")
+                       for i, u in enumerate(usages)]
+    path = tmp_path / "fer2013new.csv"
+    path.write_text("\n".join(rows) + "\n")
+    n, h, c = CLASSES.index("neutral"), CLASSES.index("happy"), 7
+    lab, dropped = ferplus_labels(path, data)                               # the default is the reference
+    assert lab[:9].tolist() == [h, -1, n, -1, n, -1, -1, -1, c]
+    assert dropped == {"no_majority": 2, "unknown": 1, "not_a_face": 1, "no_votes": 1, "contempt": 0}
+    lab, dropped = ferplus_labels(path, data, mode="plurality")
+    assert lab[:9].tolist() == [h, -1, n, n, n, -1, -1, -1, c]
+    assert dropped["tie"] == 2
+    d = load_dataset(tmp_path / "f.csv", LoadOptions(labels="ferplus", ferplus_path=str(path)))
+    assert d.info["ferplus_mode"] == "majority" and len(d) == len(labels) - 5
+    assert sum(d.info["ferplus_kept"].values()) == len(d)
 
 
 def test_drop_blank_removes_uniform_images(tmp_path):

@@ -303,13 +303,23 @@ _FERPLUS_TO_FER = {"neutral": 6, "happiness": 3, "surprise": 5, "sadness": 4, "a
                    "disgust": 1, "fear": 2, "contempt": 7}
 
 
-def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True
-                   ) -> tuple[torch.Tensor, dict[str, int]]:
-    """Majority-vote FER+ labels for the rows of a CSV-read `data` (same row order).
+FERPLUS_MODES = ("majority", "plurality")
 
-    Returns labels (-1 = dropped) and the number of rows dropped per reason:
-    top vote unknown, top vote not-a-face, tie for the top vote, contempt (if not kept).
+
+def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True, mode: str = "majority"
+                   ) -> tuple[torch.Tensor, dict[str, int]]:
+    """FER+ labels for the rows of a CSV-read `data` (same row order).
+
+    mode "majority" is the FER+ reference protocol (Barsoum et al. 2016, FERPlus `majority` mode): every
+    category with a single vote is removed first (outlier removal), then an image keeps its top
+    category only if it holds more than half of the remaining votes; images whose top category is
+    'unknown' or 'NF' (not a face) are dropped. mode "plurality" (fer-bench before 2026-11-25) keeps the
+    top category unless the top is tied.
+
+    Returns labels (-1 = dropped) and the number of rows dropped per reason.
     """
+    if mode not in FERPLUS_MODES:
+        raise FerBenchError(f"unknown FER+ label mode {mode!r} (choose from {', '.join(FERPLUS_MODES)})")
     path = Path(path)
     try:
         df = pd.read_csv(path)
@@ -336,19 +346,28 @@ def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True
         raise FerBenchError(f"{path}: row {row + 2}, column {FERPLUS_COLUMNS[col]}: vote {value!r} is not a "
                             "non-negative whole number")
     votes = raw.to_numpy().astype(np.int64)
+    if mode == "majority":
+        votes = np.where(votes <= 1, 0, votes)       # outlier removal: single votes do not count
     top = votes.max(axis=1)
     n_top = (votes == top[:, None]).sum(axis=1)
     arg = votes.argmax(axis=1)
     names = np.array(FERPLUS_COLUMNS)[arg]
+    if mode == "majority":
+        undecided = (top > 0) & (2 * top <= votes.sum(axis=1))     # the top holds at most half
+        undecided_reason = "no_majority"
+    else:
+        undecided = (n_top > 1) & (top > 0)
+        undecided_reason = "tie"
+    decided = (top > 0) & ~undecided
     dropped = {
-        "tie": int(((n_top > 1) & (top > 0)).sum()),
-        "unknown": int(((n_top == 1) & (names == "unknown")).sum()),
-        "not_a_face": int(((n_top == 1) & (names == "NF")).sum()),
+        undecided_reason: int(undecided.sum()),
+        "unknown": int((decided & (names == "unknown")).sum()),
+        "not_a_face": int((decided & (names == "NF")).sum()),
         "no_votes": int((top == 0).sum()),
         "contempt": 0,
     }
     labels = np.array([_FERPLUS_TO_FER.get(n, -1) for n in names], dtype=np.int64)
-    labels[(n_top > 1) | (top == 0)] = -1
+    labels[~decided] = -1
     if not contempt:
         dropped["contempt"] = int((labels == 7).sum())
         labels[labels == 7] = -1

@@ -34,6 +34,7 @@ class LoadOptions:
     labels: str = "fer2013"      # fer2013 | ferplus
     ferplus_path: str | None = None  # default: fer2013new.csv beside the CSV
     contempt: bool = True        # FER+: keep contempt as an 8th class, else drop those rows
+    ferplus_mode: str = "majority"  # FER+: the reference protocol (majority) or plurality (ties dropped)
     drop_blank: bool = False     # remove uniform images (seed 001 did)
     blank_std: float = 2.0       # an image whose pixel std is below this is "blank"
     val_fraction: float = 0.1    # only for folders without a validation split
@@ -122,9 +123,13 @@ def _read(fmt: str, src: Path, sources: list[Path], opts: LoadOptions) -> FERDat
     else:
         data = read_folder(src, opts.val_fraction, opts.split_seed)
     if opts.labels == "ferplus":
-        labels, dropped = ferplus_labels(sources[1], data, opts.contempt)
+        labels, dropped = ferplus_labels(sources[1], data, opts.contempt, opts.ferplus_mode)
         data.labels = labels
-        data.info.update(labels="FER+ majority vote", ferplus_dropped=dropped)
+        how = {"majority": "FER+ reference majority (single votes removed, top > half of the rest)",
+               "plurality": "FER+ plurality vote (ties dropped)"}[opts.ferplus_mode]
+        data.info.update(labels=how, ferplus_mode=opts.ferplus_mode, ferplus_dropped=dropped,
+                         ferplus_kept={s: int(((data.splits == i) & (labels >= 0)).sum())
+                                       for i, s in enumerate(("train", "val", "test"))})
         if opts.contempt:
             data.classes = CLASSES + ("contempt",)
     else:

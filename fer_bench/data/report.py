@@ -62,7 +62,8 @@ def split_annotations(data: FERData, ferplus: torch.Tensor | None = None) -> dic
     splits = data.splits.numpy()
     in_train = {k for k, sp in zip(keys, splits, strict=True) if sp == 0}
     out = {"source": str(data.info.get("source")), "classes": list(data.classes),
-           "ferplus": "plurality vote, ties / unknown / not-a-face / contempt dropped" if ferplus is not None else None}
+           "ferplus": "FER+ reference protocol (single votes removed, top > half of the rest); unknown / "
+                      "not-a-face / contempt dropped" if ferplus is not None else None}
     for s, name in ((1, "val"), (2, "test")):
         idx = np.nonzero(splits == s)[0]
         entry = {"n": len(idx), "train_duplicate": [keys[i] in in_train for i in idx]}
