@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_bench.data.augment import to_float
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path
 from fer_bench.natural import CONTRAST, DEFAULT_DETECTOR, DETECTORS
@@ -53,7 +54,7 @@ def parity(onnx_path: Path, tm: TrainedModel, images: torch.Tensor) -> float:
     """max |softmax(ONNX Runtime) - softmax(PyTorch fp32)| over the images."""
     import onnxruntime as ort
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    x = images.unsqueeze(1).float().div(255.0).numpy()
+    x = to_float(images).numpy()
     logits = np.concatenate([session.run(None, {"image": x[s:s + 256]})[0] for s in range(0, len(x), 256)])
     ort_probs = torch.from_numpy(logits).softmax(1)
     return float((ort_probs - predict_probs(tm, images, precision="32-true")).abs().max())

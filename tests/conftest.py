@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,20 @@ def _isolated_cache(tmp_path, monkeypatch):
 def shared_cache(tmp_path_factory, monkeypatch):
     """One cache for the session's real-data tests: FER-2013 is decoded once."""
     monkeypatch.setenv("FER_BENCH_CACHE", str(tmp_path_factory.getbasetemp() / "shared-cache"))
+
+
+SHARED_NATURAL = REPO.parent / "shared" / "data" / "natural"
+
+
+def copy_natural_photos(dst: Path, per_class: int = 2) -> Path:
+    """The first `per_class` real photos of each class of ../shared/data/natural, as dst/<class>/*."""
+    if not SHARED_NATURAL.is_dir():
+        pytest.skip("../shared/data/natural not found")
+    for d in sorted(p for p in SHARED_NATURAL.iterdir() if p.is_dir()):
+        (dst / d.name).mkdir(parents=True)
+        for f in sorted(d.iterdir())[:per_class]:
+            shutil.copy(f, dst / d.name / f.name)
+    return dst
 
 
 def real_data_path() -> Path | None:

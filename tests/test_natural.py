@@ -11,20 +11,13 @@ from PIL import Image
 from fer_bench.cli import main
 from fer_bench.natural import build_natural, crop_face, detect_faces, load_natural, read_gray
 
-SHARED_NATURAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "natural"
+from .conftest import copy_natural_photos
 
 
 @pytest.fixture
 def photos(tmp_path) -> Path:
     """Two real photos per class (one LFW-style 350x350, small film stills where present)."""
-    if not SHARED_NATURAL.is_dir():
-        pytest.skip("../shared/data/natural not found")
-    src = tmp_path / "src"
-    for d in sorted(p for p in SHARED_NATURAL.iterdir() if p.is_dir()):
-        (src / d.name).mkdir(parents=True)
-        for f in sorted(d.iterdir())[:2]:
-            shutil.copy(f, src / d.name / f.name)
-    return src
+    return copy_natural_photos(tmp_path / "src")
 
 
 def manifest(out: Path) -> list[dict]:

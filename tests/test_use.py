@@ -18,9 +18,7 @@ from fer_bench.evaluate import score
 from fer_bench.faceset import canonical_label, read_face_set
 from fer_bench.train import local_path
 
-from .conftest import tiny_images, write_csv
-
-SHARED_NATURAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "natural"
+from .conftest import SHARED_NATURAL, copy_natural_photos, tiny_images, write_csv
 
 
 def write_built_natural(root: Path, seed: int = 1) -> Path:
@@ -135,13 +133,7 @@ def test_face_crop_sets_in_folders_labels_csv_and_file_names(tmp_path, trained, 
 
 def test_photos_are_cropped_exactly_as_natural_build_crops_them(tmp_path):
     from fer_bench.natural import build_natural, load_natural
-    if not SHARED_NATURAL.is_dir():
-        pytest.skip("../shared/data/natural not found")
-    src = tmp_path / "src"
-    for d in sorted(p for p in SHARED_NATURAL.iterdir() if p.is_dir()):
-        (src / d.name).mkdir(parents=True)
-        for f in sorted(d.iterdir())[:2]:
-            shutil.copy(f, src / d.name / f.name)
+    src = copy_natural_photos(tmp_path / "src")
     rows = build_natural(src, tmp_path / "built")
     images, _, ids = load_natural(tmp_path / "built")
     fs = read_face_set(src)

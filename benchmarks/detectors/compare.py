@@ -20,18 +20,21 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fer_bench.blazeface import detect
-from fer_bench.natural import _edge_padded, crop_face, detect_faces_blazeface, face_detector, list_photos, read_gray
+from fer_bench.natural import (
+    _box_iou,
+    _edge_padded,
+    crop_face,
+    detect_faces_blazeface,
+    face_detector,
+    list_photos,
+    read_gray,
+)
 
 DETECTORS = ("haar", "mediapipe", "fer-bench")
 
 
 def iou(a, b) -> float:
-    ax, ay, aw, ah = a[:4]
-    bx, by, bw, bh = b[:4]
-    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    h = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = w * h
-    return inter / (aw * ah + bw * bh - inter)
+    return _box_iou(tuple(a[:4]), tuple(b[:4]))
 
 
 def sheet(crops: list[tuple[int, np.ndarray]], path: Path, cols: int = 20, size: int = 64) -> None:
