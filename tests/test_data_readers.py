@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -142,3 +144,14 @@ def test_kaggle_icml_face_data_csv_reads_like_fer2013_csv(tmp_path):
         d = read_csv(path)
         assert kind == "csv" and torch.equal(d.images, ref.images)
         assert torch.equal(d.labels, ref.labels) and torch.equal(d.splits, ref.splits)
+
+
+def test_a_cached_load_names_the_source_as_its_caller_did(tiny_csv, tmp_path, monkeypatch):
+    """Records carry data.info["source"]: the first loader's absolute path must not leak into the
+    records of a later run that named the data relatively."""
+    from fer_bench.data.load import LoadOptions, load_dataset
+    monkeypatch.setenv("FER_BENCH_CACHE", str(tmp_path / "cache"))
+    assert load_dataset(tiny_csv.resolve(), LoadOptions()).info["source"] == str(tiny_csv.resolve())
+    monkeypatch.chdir(tiny_csv.parent)
+    again = load_dataset(Path("fer2013.csv"), LoadOptions())
+    assert again.info["source"] == "fer2013.csv" and len(list((tmp_path / "cache").glob("*.pt"))) == 1

@@ -88,8 +88,10 @@ def load_dataset(path: str | Path, opts: LoadOptions | None = None,
     if use_cache and cache_file.is_file():
         try:
             d = torch.load(cache_file, weights_only=True)
+            # The cache is keyed on the files' contents: the source is named as this caller named it
+            # (a relative path stays relative), not as whoever filled the cache first did.
             return FERData(d["images"], d["labels"], d["splits"], d["ids"],
-                           tuple(d["classes"]), d["info"])
+                           tuple(d["classes"]), {**d["info"], "source": str(src)})
         except Exception:  # a damaged cache is rebuilt, never trusted
             cache_file.unlink(missing_ok=True)
 
