@@ -77,6 +77,7 @@ perf:
 	$(BIN)/python benchmarks/perf/loading.py $(DATA)
 	$(BIN)/python benchmarks/perf/precision.py
 	$(BIN)/python benchmarks/perf/augment.py
+	$(BIN)/python benchmarks/perf/augment_per_sample.py
 	$(BIN)/python benchmarks/perf/overhead.py $(DATA)
 	$(BIN)/python benchmarks/perf/evaluation.py
 	$(BIN)/python benchmarks/perf/compile.py

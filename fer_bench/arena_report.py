@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fer_bench.errors import FerBenchError
-from fer_bench.io import atomic_path
 from fer_bench.models import get_card
+from fer_bench.plots import OKABE_ITO, pyplot, savefig
 from fer_bench.record import training_minutes
 from fer_bench.stats import format_p
+from fer_bench.tables import citation, headline_frame, to_markdown
 
-# Okabe & Ito's colour-blind-safe palette.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 CLOSE = 0.01  # "within one point" of the winner
 
 
@@ -29,13 +28,6 @@ def pareto_front(costs: list[float], accs: list[float]) -> list[int]:
         if not dominated:
             front.append(i)
     return sorted(front, key=lambda i: (costs[i], -accs[i]))
-
-
-def _citation(model: str) -> str:
-    try:
-        return get_card(model).citation
-    except FerBenchError:
-        return model
 
 
 def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int) -> list[str]:
@@ -52,19 +44,7 @@ def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int)
            "median ms, the faster of the run precision and fp32; train img/s: median over seeds."
            + (f" Cost columns come from the records' own hardware, which differs between rows ({'; '.join(hw)}): "
               "compare them within one hardware only (the hardware column)." if mixed else f" Hardware: {hw[0]}."),
-           "",
-           "| # | model | paper | params | MMACs | PrivateTest acc | macro-F1 | seeds | latency ms | train img/s "
-           f"| p vs winner |{' hardware |' if mixed else ''}",
-           f"|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|{'---|' if mixed else ''}"]
-    for i, r in enumerate(rows, 1):
-        ci = f" ± {100 * r['test_acc_ci95']:.2f}" if r["test_acc_ci95"] is not None else ""
-        f1ci = f" ± {100 * r['test_f1_ci95']:.2f}" if r["test_f1_ci95"] is not None else ""
-        name = f"**{r['model']}** (winner)" if r is winner else r["model"]
-        pending = "" if r["n"] >= seeds_wanted else f" (of {seeds_wanted})"
-        cpu = f" {r['records'][0]['environment']['hardware']['cpu']} |" if mixed else ""
-        out.append(f"| {i} | {name} | {_citation(r['model'])} | {r['params'] / 1e6:.2f}M | {r['macs'] / 1e6:,.1f} | "
-                   f"{100 * r['test_acc']:.2f}{ci} | {100 * r['test_f1']:.2f}{f1ci} | {r['n']}{pending} | "
-                   f"{r['latency_ms']:.2f} | {r['train_ips']:,.0f} | {format_p(r.get('p_vs_ref'))} |{cpu}")
+           "", to_markdown(headline_frame(rows, winner, seeds_wanted, costs=True))]
     out += ["", *answer(rows, winner, seeds_wanted), "", *budget_line(rows, seeds_wanted)]
     png = "accuracy_vs_cost.png"
     cost_plot(rows, winner, plots_dir / png)
@@ -77,7 +57,7 @@ def answer(rows: list[dict], winner: dict, seeds_wanted: int) -> list[str]:
     budget = winner["epoch_budget"]
     runner = max((r for r in rows if r is not winner), key=lambda r: r["test_acc"], default=None)
     incomplete = [r["model"] for r in rows if r["n"] < seeds_wanted]
-    s1 = (f"At {budget} epochs, **{winner['model']}** ({_citation(winner['model'])}) wins: "
+    s1 = (f"At {budget} epochs, **{winner['model']}** ({citation(winner['model'])}) wins: "
           f"{100 * winner['test_acc']:.2f}% PrivateTest over {winner['n']} seed(s)")
     if runner is not None:
         gap = 100 * (winner["test_acc"] - runner["test_acc"])
@@ -106,7 +86,8 @@ def answer(rows: list[dict], winner: dict, seeds_wanted: int) -> list[str]:
                        f"against {fmt(winner[cost])}, {winner[cost] / max(cheapest[cost], 1e-12):.1f}x less); "
                        f"the Pareto front (cheapest to most accurate): {names}.")
     if incomplete:
-        out.append(f"Pending: {', '.join(incomplete)} have fewer than {seeds_wanted} seeds; these sentences "
+        verb = "has" if len(incomplete) == 1 else "have"
+        out.append(f"Pending: {', '.join(incomplete)} {verb} fewer than {seeds_wanted} seeds; these sentences "
                    "will change as their records arrive.")
     return [" ".join(out[:1]), "", *out[1:]]
 
@@ -124,10 +105,7 @@ def budget_line(rows: list[dict], seeds_wanted: int) -> list[str]:
 
 def cost_plot(rows: list[dict], winner: dict, path: Path) -> None:
     """Accuracy (mean, 95% CI bars) against MMACs and against batch-1 latency, Pareto front marked."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.6), sharey=True)
     for ax, cost, label in ((axes[0], "macs", "MMACs per 48x48 image (log scale)"),
                             (axes[1], "latency_ms", "batch-1 CPU latency, ms (log scale)")):
         xs = [r[cost] / (1e6 if cost == "macs" else 1) for r in rows]
@@ -154,10 +132,7 @@ def cost_plot(rows: list[dict], winner: dict, path: Path) -> None:
     fig.suptitle(f"Architecture arena: accuracy against cost ({winner['epoch_budget']} epochs, one recipe)",
                  fontsize=10)
     fig.tight_layout()
-    for suffix, kw in ((".png", {"dpi": 300}), (".svg", {})):
-        with atomic_path(path.with_suffix(suffix)) as tmp:
-            fig.savefig(tmp, format=suffix[1:], bbox_inches="tight", **kw)
-    plt.close(fig)
+    savefig(fig, path)
 
 
 def _card_or_none(model: str):

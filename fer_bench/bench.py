@@ -157,7 +157,7 @@ def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, load: LoadOptio
             (out / "checkpoints" / cell.key / "last.ckpt").unlink(missing_ok=True)
         else:
             shutil.rmtree(out / "checkpoints" / cell.key, ignore_errors=True)
-        print(f"[{suite.name}]   done: test acc {rec['metrics']['test']['accuracy']:.4f} "
+        print(f"[{suite.name}]   done: test acc {rec['metrics']['test']['accuracy']:.2%} "
               f"in {rec['timing']['wall_seconds']:.0f} s", file=sys.stderr)
     except KeyboardInterrupt:
         raise
@@ -243,7 +243,7 @@ def eval_external(suite: Suite, cells: list[Cell], results: str) -> int:
                 faces.name = ext.name
             rec = evaluate(load_trained(model), faces)
             write_json(eval_record_path(out, rec), rec)
-            print(f"[{suite.name}] {ext.name}: {cell.key} acc {rec['metrics']['accuracy']:.4f}", file=sys.stderr)
+            print(f"[{suite.name}] {ext.name}: {cell.key} acc {rec['metrics']['accuracy']:.2%}", file=sys.stderr)
             n += 1
     return n
 

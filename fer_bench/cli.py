@@ -101,11 +101,14 @@ def cmd_train(a: argparse.Namespace) -> int:
         print(f"fer-bench: {e}; failed record: {out}", file=sys.stderr)
         return 1
     m = rec["metrics"]
-    print(f"{rec['run_id']}: val acc {m['val']['accuracy']:.4f}  test acc {m['test']['accuracy']:.4f}  "
-          f"test macro-F1 {m['test']['macro_f1']:.4f}  "
-          f"(best epoch {rec['selection']['best_epoch']}, {rec['timing']['wall_seconds']:.0f} s)")
+    # Percent, and 1-based epochs, as in the leaderboards (records keep fractions and Lightning's 0-based epoch).
+    sel = rec["selection"]
+    best = "–" if sel["best_epoch"] is None else sel["best_epoch"] + 1
+    print(f"{rec['run_id']}: val acc {m['val']['accuracy']:.2%}  test acc {m['test']['accuracy']:.2%}  "
+          f"test macro-F1 {m['test']['macro_f1']:.2%}  "
+          f"(best epoch {best} of {sel['epochs_run']}, {rec['timing']['wall_seconds']:.0f} s)")
     if "natural" in m:
-        print(f"natural set: acc {m['natural']['accuracy']:.4f}  macro-F1 {m['natural']['macro_f1']:.4f} "
+        print(f"natural set: acc {m['natural']['accuracy']:.2%}  macro-F1 {m['natural']['macro_f1']:.2%} "
               f"({m['natural']['n']} photos)")
     print(f"record: {rec['path']}")
     return 0
@@ -152,7 +155,7 @@ def cmd_models(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from fer_bench.bench import run_suite, suite_dir
     from fer_bench.io import check_writable
-    from fer_bench.leaderboard import write_leaderboard
+    from fer_bench.leaderboard import load_records, write_leaderboard
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     if a.dry_run:
@@ -167,6 +170,11 @@ def cmd_bench(a: argparse.Namespace) -> int:
                        natural=_natural_path(a), only=a.only)
     print(f"[{suite.name}] finished {counts['finished']}, failed {counts['failed']}, "
           f"already recorded {counts['already_done']} of {counts['cells']} cells", file=sys.stderr)
+    if not load_records(suite_dir(suite, a.results) / "runs")[0]:
+        # Every cell failed (or none ran): their records say why; no leaderboard to write.
+        print(f"[{suite.name}] no finished record yet: no leaderboard written "
+              f"(failed cells' errors are in {suite_dir(suite, a.results) / 'runs'})", file=sys.stderr)
+        return 1
     md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)
     print(f"leaderboard: {md}")
     return 0 if counts["failed"] == 0 else 1

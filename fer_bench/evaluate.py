@@ -92,9 +92,9 @@ def format_eval(rec: dict) -> str:
     lines = [f"{rec['model']['run_id']} on {s['name']}: {s['scored']} faces scored of {s['photos']} "
              f"images" + (f" (not scored: {skipped})" if skipped else ""),
              f"accuracy {m['accuracy']:.2%}   majority baseline {m['majority_baseline']['accuracy']:.2%} "
-             f"({m['majority_baseline']['class']})   macro-F1 {m['macro_f1']:.4f} over the "
+             f"({m['majority_baseline']['class']})   macro-F1 {m['macro_f1']:.2%} over the "
              f"{len(m['macro_f1_over'])} classes present   [{rec['precision']}]",
              f"{'class':<10} {'n':>5} {'recall':>7} {'precision':>9} {'F1':>6}"]
     for c, v in m["per_class"].items():
-        lines.append(f"{c:<10} {v['support']:>5} {v['recall']:>7.1%} {v['precision']:>9.1%} {v['f1']:>6.3f}")
+        lines.append(f"{c:<10} {v['support']:>5} {v['recall']:>7.1%} {v['precision']:>9.1%} {v['f1']:>6.1%}")
     return "\n".join(lines)

@@ -16,10 +16,12 @@ import torch
 
 from fer_bench.arena_report import headline
 from fer_bench.errors import FerBenchError
-from fer_bench.io import atomic_path, atomic_write
+from fer_bench.io import atomic_write
 from fer_bench.models import get_card
+from fer_bench.plots import confusion_png, curves_png, sweep_png
 from fer_bench.record import training_minutes
 from fer_bench.stats import format_p, mcnemar_p, mean_std_ci
+from fer_bench.tables import TIDY_COLUMNS, headline_frame, to_markdown, write_latex, write_tidy_csv
 from fer_bench.train import decode_probs, summary_metrics
 
 
@@ -143,63 +145,21 @@ def _fmt(v, spec: str = "") -> str:
     return "–" if v is None else format(v, spec)
 
 
-def _savefig(fig, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-
-
-def _confusion_png(conf: np.ndarray, classes: list[str], title: str, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    conf = conf.astype(float)
-    norm = conf / np.maximum(conf.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.5 else "black")
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
-    _savefig(fig, path)
-    plt.close(fig)
-
-
 def _plots(row: dict, out: Path, stem: str) -> tuple[str, ...]:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     classes = row["records"][0]["data"]["classes"]
+    name = f"{row['model']} ({row['recipe']})"
     conf_png = f"confusion_{stem}.png"
-    _confusion_png(row["confusion"], classes, f"{row['model']} ({row['recipe']})\nPrivateTest, {row['n']} "
-                   "seed(s) summed, row-normalised", out / conf_png)
+    confusion_png(row["confusion"], classes, f"{name}\nPrivateTest, {row['n']} seed(s) summed, row-normalised",
+                  out / conf_png)
     pngs = [conf_png]
     if row["natural_n"]:
         nat_png = f"confusion_natural_{stem}.png"
-        _confusion_png(row["natural_confusion"], classes, f"{row['model']} ({row['recipe']})\nnatural set, "
-                       f"{row['natural_n']} seed(s) summed, row-normalised", out / nat_png)
+        confusion_png(row["natural_confusion"], classes, f"{name}\nnatural set, {row['natural_n']} seed(s) "
+                      "summed, row-normalised", out / nat_png)
         pngs.append(nat_png)
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for r in row["records"]:
-        ep = [c["epoch"] for c in r["curves"]]
-        axes[0].plot(ep, [c.get("train/loss") for c in r["curves"]], label=f"train s{r['config']['seed']}")
-        axes[0].plot(ep, [c.get("val/loss") for c in r["curves"]], "--", label=f"val s{r['config']['seed']}")
-        axes[1].plot(ep, [c.get("val/acc") for c in r["curves"]], label=f"seed {r['config']['seed']}")
-    axes[0].set_title("loss")
-    axes[1].set_title("val (PublicTest) accuracy")
-    for a in axes:
-        a.set_xlabel("epoch")
-        a.legend(fontsize=7)
-    fig.suptitle(f"{row['model']} ({row['recipe']})", fontsize=9)
-    curves_png = f"curves_{stem}.png"
-    _savefig(fig, out / curves_png)
-    plt.close(fig)
-    return (*pngs, curves_png)
+    curves = f"curves_{stem}.png"
+    curves_png(row["records"], name, out / curves)
+    return (*pngs, curves)
 
 
 def _header(records: list[dict], suite: str) -> list[str]:
@@ -249,19 +209,28 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
 
     lines = _header(finished, suite_name)
     arena = next((spec for spec in (tables or {}).values() if spec.get("arena")), None)
+    seeds_wanted = int(arena.get("seeds", 3)) if arena else None
+    compact = headline_frame(rows, ref, seeds_wanted, costs=bool(arena))
+    write_latex(compact, suite_dir / "headline.tex", caption=f"fer-bench {suite_name}: PrivateTest accuracy and "
+                "macro-F1 in \\%, mean $\\pm$ 95\\% CI half-width over seeds", label=f"tab:fer-bench-{suite_name}")
     if arena:
-        lines += headline(rows, ref, plots_dir, int(arena.get("seeds", 3)))
+        lines += headline(rows, ref, plots_dir, seeds_wanted)
         lines += _native_protocols(rows)
-        lines.append("")
+    else:
+        lines += ["## Headline", "",
+                  "PrivateTest accuracy and macro-F1 in %, mean over seeds ± 95% CI half-width (Student t); "
+                  "MMACs: one 48x48 image, eval mode. The wide table below has every column.", "",
+                  to_markdown(compact)]
+    lines += ["", "As LaTeX (booktabs): [`headline.tex`](headline.tex). One row per run: "
+              "[`runs.csv`](runs.csv) (columns under *Where each number comes from*).", ""]
     lines += [
         "## Leaderboard (PrivateTest)", "",
         "Accuracy and macro-F1 in %, mean ± standard deviation over seeds, with the 95% confidence "
         "interval half-width (Student t). p: exact McNemar test on per-image predictions of matched seeds "
         f"against the reference row (**{ref['model']} / {ref['recipe']}{' ' + ref['label'] if ref['label'] else ''}**"
         ", best validation accuracy); p < 0.05 = the difference is real on this test set. hflip-TTA: mean of the "
-        "softmax of the image and its mirror (khaireddin_vgg's own protocol already averages ten 40x40 crops, "
-        "so its test column is ten-crop TTA unless its recipe uses the single-view protocol, as the arena's "
-        "does). img/s: training (median over seeds); latency: batch 1, median ms "
+        "softmax of the image and its mirror" + _ten_crop_note(rows) + ". img/s: training (median over seeds); "
+        "latency: batch 1, median ms "
         "(records with latency_ms_batch1_by_precision: the faster of the run precision and fp32).",
         "",
         "| # | model | recipe | test acc | ±95% CI | macro-F1 | seeds | p vs ref | val acc | hflip-TTA acc | "
@@ -322,7 +291,10 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
 
     lines += ["## Where each number comes from", "",
               "Each row aggregates the records `runs/<model>__<recipe>__...__s<seed>.json`; every record holds "
-              "its command, config, data, environment and the per-image test predictions used above.", ""]
+              "its command, config, data, environment and the per-image test predictions used above. "
+              "`runs.csv` has one row per finished record; its columns: "
+              + "; ".join(f"`{k}` {v}" for k, v in TIDY_COLUMNS.items())
+              + "; then `sweep_<key>` for each parameter of a sweep's grid point.", ""]
     for r in all_rows:
         lines.append(f"- {r['model']} / {r['recipe']}{' ' + r['label'] if r['label'] else ''}: "
                      + ", ".join(f"`{x['run_id']}.json`" for x in r["records"]))
@@ -331,12 +303,29 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
     atomic_write(md, lambda f: f.write("\n".join(lines) + "\n"))
     # plots/ belongs to the leaderboard: a PNG it no longer links (a renamed row, a row that moved
     # to a sweep table) would otherwise linger beside the current ones and be committed as if current.
-    linked = set(re.findall(r"\(plots/([^)]+\.png)\)", "\n".join(lines)))
-    for png in plots_dir.glob("*.png"):
-        if png.name not in linked:
-            png.unlink()
+    linked = {Path(p).stem for p in re.findall(r"\(plots/([^)]+\.png)\)", "\n".join(lines))}
+    for fig in [*plots_dir.glob("*.png"), *plots_dir.glob("*.svg")]:
+        if fig.stem not in linked:
+            fig.unlink()
     _write_csv(all_rows, suite_dir / "leaderboard.csv", classes)
+    write_tidy_csv(finished, suite_dir / "runs.csv")
     return md
+
+
+def _ten_crop_note(rows: list[dict]) -> str:
+    """Said only where a row in the table scores with its own crop-averaging protocol."""
+    native = sorted({r["model"] for r in rows if _crop_averaging(r["model"])
+                     and any(x["model"].get("eval_protocol", "native") == "native" for x in r["records"])})
+    return (f" ({', '.join(native)}: its own protocol already averages its test crops, so its test column is "
+            "multi-crop TTA)") if native else ""
+
+
+def _crop_averaging(model: str) -> bool:
+    from fer_bench.models import create_model
+    try:
+        return getattr(create_model(model), "eval_crops", 1) > 1
+    except FerBenchError:
+        return False
 
 
 def validity_section(rows: list[dict], annotations_path: Path) -> list[str]:
@@ -720,32 +709,10 @@ def _sweep_table(name: str, spec: dict, rows: list[dict], plots_dir: Path) -> li
         else:
             out.append(f"The paper's reported best ({what}) was not run.")
     png = f"sweep_{name}.png"
-    _sweep_png(keys_r, keys_c, cell, spec, plots_dir / png)
+    sweep_png(keys_r, keys_c, cell, spec["rows"], spec["cols"],
+              f"{spec.get('model')}: validation accuracy % (test in brackets)", plots_dir / png)
     out += ["", f"![sweep](plots/{png})"]
     return out
-
-
-def _sweep_png(keys_r: list[str], keys_c: list[str], cell: dict, spec: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    val = np.array([[100 * cell[(kr, kc)]["val_acc"] if (kr, kc) in cell else np.nan for kc in keys_c]
-                    for kr in keys_r])
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(keys_c), 1.2 + 0.6 * len(keys_r)))
-    ax.imshow(val, cmap="viridis")
-    for i, kr in enumerate(keys_r):
-        for j, kc in enumerate(keys_c):
-            r = cell.get((kr, kc))
-            if r is not None:
-                ax.text(j, i, f"{100 * r['val_acc']:.1f}\n({100 * r['test_acc']:.1f})", ha="center",
-                        va="center", fontsize=8, color="white" if val[i, j] < np.nanmean(val) else "black")
-    ax.set_xticks(range(len(keys_c)), keys_c)
-    ax.set_yticks(range(len(keys_r)), keys_r)
-    ax.set_xlabel(spec["cols"])
-    ax.set_ylabel(spec["rows"])
-    ax.set_title(f"{spec.get('model')}: val accuracy % (test in brackets)", fontsize=9)
-    _savefig(fig, path)
-    plt.close(fig)
 
 
 def _comparison_table(spec: dict, ref: dict, other_runs: Path) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from fer_bench.data.fer2013 import CLASSES, IMAGE_EXTENSIONS, IMAGE_SIZE, canonical_class, decode_image
 from fer_bench.errors import FerBenchError
@@ -246,7 +248,9 @@ def build_natural(src: str | Path, out: str | Path, opts: CropOptions = CropOpti
     rows = []
     used: set[str] = set()
     try:
-        for path, name, given in photos:
+        # A bar only once the build has taken 2 s: a small set (or a bad-input error) stays quiet.
+        for path, name, given in tqdm(photos, desc="natural build: photos", unit="photo", delay=2.0,
+                                      mininterval=2.0, file=sys.stderr):
             row = {"source": str(path.relative_to(src)) if path.is_relative_to(src) else str(path),
                    "class": name or given, "status": "skipped", "reason": "", "output": "", "faces_found": "",
                    "face_x": "", "face_y": "", "face_w": "", "face_h": "", "detector": DETECTORS[detector]}

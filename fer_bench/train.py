@@ -327,7 +327,9 @@ def train(cfg: TrainConfig) -> dict:
         trainer = L.Trainer(precision=precision, accelerator=cfg.accelerator, devices=1, logger=False,
                             enable_progress_bar=cfg.progress, enable_model_summary=False)
 
-    # The selected checkpoint (best on PublicTest) is evaluated once on each split.
+    # The selected checkpoint (best on PublicTest) is evaluated once on each split. Its numbers go to
+    # W&B as the run's summary (log_final_to_wandb), not as one more point at epoch N+1 of the curves.
+    trainer.loggers = []
     best = ckpt.best_model_path or None
     trainer.validate(module, datamodule=dm, ckpt_path=best, verbose=False)
     val = metrics_to_json(module.computed["val"], dm.classes)
@@ -554,7 +556,11 @@ def inference_latency(model: torch.nn.Module, precision: str, channels_last: boo
                       repeats: int = 50) -> dict[str, float]:
     """Median milliseconds for one 48x48 image, eval mode, in the run's precision and in fp32.
     At batch 1, autocast's casts can cost more than bf16 saves (benchmarks/perf/evaluation.py):
-    single-image inference should use whichever is faster, so both are recorded."""
+    single-image inference should use whichever is faster, so both are recorded.
+
+    The median of single calls, not torch.utils.benchmark: its Timer reports the mean of blocks of calls,
+    which takes in every preemption; beside a running suite it read lenet5 at 1.3-2.9 ms where single
+    calls read 0.6-0.8 ms (2026-12-02, 2-core AMD EPYC)."""
     device = next(model.parameters()).device
     x = torch.rand(1, 1, 48, 48, device=device)
     if channels_last:

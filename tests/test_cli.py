@@ -97,3 +97,8 @@ def test_train_logs_to_wandb_offline_with_project_summary_config_and_record(tmp_
     lr = [h["lr-SGD"] for h in run["history"] if "lr-SGD" in h]        # LearningRateMonitor, one per epoch
     assert len(lr) == 2 and all(v > 0 for v in lr)
     assert any(a.startswith("record-lenet5") for a in run["artifacts"])
+    # The post-fit evaluation of the selected checkpoint is summary, not history: no phantom epoch 3,
+    # and no test accuracy curve (the test charts and tables are logged once, as W&B wants them).
+    val_points = [h for h in run["history"] if "val/acc" in h]
+    assert [h["epoch"] for h in val_points] == [0, 1]
+    assert not any("test/acc" in h or "val/acc_selected" in h for h in run["history"])

@@ -4,6 +4,10 @@ One affine warp per batch (rotation, shift, zoom, shear and flip folded into one
 2x3 matrix per image) instead of per-image PIL transforms in Python. Random
 parameters are drawn on the CPU from a seeded generator, so a seed gives the same
 augmentation on CPU and CUDA.
+
+Hand-written rather than a library's because it is measured to be faster: torchvision.transforms.v2
+applied image by image (each image its own parameters, as here) gave 20-24x fewer images per second
+on the same batches (benchmarks/perf/augment_per_sample.py -> results/perf/augment_per_sample.md).
 """
 
 from __future__ import annotations

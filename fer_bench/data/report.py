@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import torch
 from fer_bench.data.fer2013 import SPLITS, FERData
 from fer_bench.data.load import blank_mask
 from fer_bench.io import atomic_path, atomic_write, write_json
+from fer_bench.plots import OKABE_ITO, pyplot, savefig
 
 
 def duplicate_stats(data: FERData) -> dict:
@@ -73,27 +75,19 @@ def split_annotations(data: FERData, ferplus: torch.Tensor | None = None) -> dic
     return out
 
 
-def _savefig(fig, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-
-
 def _plot_counts(counts: dict[str, list[int]], classes: tuple[str, ...], path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = pyplot().subplots(figsize=(9, 4))
     x = np.arange(len(classes))
     w = 0.8 / len(counts)
     for k, (split, c) in enumerate(counts.items()):
-        bars = ax.bar(x + (k - (len(counts) - 1) / 2) * w, c, w, label=split)
+        bars = ax.bar(x + (k - (len(counts) - 1) / 2) * w, c, w, label=split, color=OKABE_ITO[k % len(OKABE_ITO)])
         ax.bar_label(bars, fontsize=7)
     ax.set_xticks(x, classes)
+    ax.set_xlabel("class")
     ax.set_ylabel("images")
     ax.set_title("Class counts per split")
     ax.legend()
-    _savefig(fig, path)
-    plt.close(fig)
+    savefig(fig, path)
 
 
 def sample_grid(images: torch.Tensor, path: Path, cols: int = 10, rows: int = 5) -> None:
@@ -110,8 +104,13 @@ def sample_grid(images: torch.Tensor, path: Path, cols: int = 10, rows: int = 5)
         img.save(tmp, format="PNG")
 
 
+def _step(what: str) -> None:
+    print(f"data report: {what}", file=sys.stderr, flush=True)
+
+
 def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
     out.mkdir(parents=True, exist_ok=True)
+    _step(f"class counts and sample grids of {len(data.labels):,} images")
     counts = data.counts()
     _plot_counts(counts, data.classes, out / "class_counts.png")
     g = torch.Generator().manual_seed(seed)
@@ -121,6 +120,7 @@ def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
         if len(idx):
             pick = idx[torch.randperm(len(idx), generator=g)[:50]]
             sample_grid(data.images[pick], out / f"samples_{name}.png")
+    _step("blank images and pixel duplicates across splits")
     blank = blank_mask(data.images)
     dup = duplicate_stats(data)
     if data.info.get("labels") == "FER-2013 emotion":
@@ -129,6 +129,7 @@ def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
         if data.info.get("format") == "csv" and votes.is_file():
             from fer_bench.data.fer2013 import ferplus_labels
             ferplus = ferplus_labels(votes, data, contempt=False)[0]
+        _step("per-image annotations of the val and test splits (duplicates, FER+ labels)")
         write_json(out / "split_annotations.json", split_annotations(data, ferplus))
 
     lines = [
