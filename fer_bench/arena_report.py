@@ -6,6 +6,7 @@ already attached); every sentence is computed from them. Nothing here trains or 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fer_bench.errors import FerBenchError
@@ -30,7 +31,30 @@ def pareto_front(costs: list[float], accs: list[float]) -> list[int]:
     return sorted(front, key=lambda i: (costs[i], -accs[i]))
 
 
-def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int) -> list[str]:
+def idle_costs(rows: list[dict], winner: dict, perf_file: Path) -> tuple[list[dict], dict, str | None]:
+    """The rows with latency and train img/s from one idle measurement of every architecture
+    (benchmarks/perf/arena_budget.py), when it covers every row and was made on the rows' hardware;
+    a record's own costs were measured beside whatever else its machine was running. Returns the rows,
+    the winner among them and the sentence naming the source (None: the records' own costs stay)."""
+    hw = {r["records"][0]["environment"]["hardware"]["cpu"] for r in rows}
+    try:
+        perf = json.loads(perf_file.read_text())
+        costs = perf["models"]
+    except (OSError, ValueError, KeyError):
+        return rows, winner, None
+    if hw != {perf.get("hardware")} or not all(r["model"] in costs for r in rows):
+        return rows, winner, None
+    out = [{**r, "latency_ms": costs[r["model"]]["latency_ms_batch1"],
+            "train_ips": costs[r["model"]]["train_images_per_second"]} for r in rows]
+    note = (f"Latency and train img/s: one measurement of every architecture on an idle {perf['hardware']} "
+            f"({perf['measured'][:10]}, `{perf['command']}`, results/perf/{perf_file.name}; training steps of "
+            f"batch {perf['batch']} in {perf['precision']}, validation and augmentation not counted), not the "
+            "records' own, which were measured beside other work.")
+    return out, out[rows.index(winner)], note
+
+
+def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int,
+             cost_note: str | None = None) -> list[str]:
     """The compact table, the accuracy-vs-cost plot and the two sentences that answer the question."""
     hw = sorted({r["records"][0]["environment"]["hardware"]["cpu"] for r in rows})
     mixed = len(hw) > 1
@@ -41,7 +65,8 @@ def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int)
            "seeds ± 95% CI half-width (Student t). The **winner** is the row with the best mean *validation* "
            "(PublicTest) accuracy, so that no choice looks at PrivateTest; p: exact McNemar on per-image "
            "predictions of matched seeds against it. MMACs: one 48x48 image, eval mode. Latency: batch 1, "
-           "median ms, the faster of the run precision and fp32; train img/s: median over seeds."
+           "median ms, the faster of the run precision and fp32. "
+           + (cost_note or "Train img/s: median over seeds.")
            + (f" Cost columns come from the records' own hardware, which differs between rows ({'; '.join(hw)}): "
               "compare them within one hardware only (the hardware column)." if mixed else f" Hardware: {hw[0]}."),
            "", to_markdown(headline_frame(rows, winner, seeds_wanted, costs=True))]

@@ -14,7 +14,7 @@ from statistics import mean, median
 import numpy as np
 import torch
 
-from fer_bench.arena_report import headline
+from fer_bench.arena_report import headline, idle_costs
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_write
 from fer_bench.models import get_card
@@ -210,11 +210,13 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None, tables: di
     lines = _header(finished, suite_name)
     arena = next((spec for spec in (tables or {}).values() if spec.get("arena")), None)
     seeds_wanted = int(arena.get("seeds", 3)) if arena else None
-    compact = headline_frame(rows, ref, seeds_wanted, costs=bool(arena))
+    head_rows, head_ref, cost_note = (idle_costs(rows, ref, suite_dir.parent / "perf" / "arena_budget.json")
+                                      if arena else (rows, ref, None))
+    compact = headline_frame(head_rows, head_ref, seeds_wanted, costs=bool(arena))
     write_latex(compact, suite_dir / "headline.tex", caption=f"fer-bench {suite_name}: PrivateTest accuracy and "
                 "macro-F1 in \\%, mean $\\pm$ 95\\% CI half-width over seeds", label=f"tab:fer-bench-{suite_name}")
     if arena:
-        lines += headline(rows, ref, plots_dir, seeds_wanted)
+        lines += headline(head_rows, head_ref, plots_dir, seeds_wanted, cost_note)
         lines += _native_protocols(rows)
     else:
         lines += ["## Headline", "",

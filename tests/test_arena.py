@@ -98,3 +98,39 @@ def test_headline_is_computed_from_the_records(tmp_path):
     assert "these 3 rows at 2 seeds each: 0.5 hours" in head
     assert (tmp_path / "a" / "plots" / "accuracy_vs_cost.png").is_file()
     assert (tmp_path / "a" / "plots" / "accuracy_vs_cost.svg").is_file()
+
+
+def test_headline_costs_come_from_one_idle_measurement_when_it_covers_every_row(tmp_path):
+    """The records' latencies were taken beside other work; results/perf/arena_budget.json measured every
+    row in one run on an idle machine of the same hardware, so the headline uses it (and says so). A
+    measurement on other hardware, or one missing a row, is not used."""
+    labels = np.arange(70) % 7
+    runs = tmp_path / "a" / "runs"
+    runs.mkdir(parents=True)
+    for model, right, val in (("lenet5", 60, 0.7), ("seelam_cnn", 50, 0.6)):
+        preds = labels.copy()
+        preds[right:] = (labels[right:] + 1) % 7
+        rec = fake_record(model, 0, labels, preds, val_acc=val)
+        rec["timing"]["latency_ms_batch1"] = 99.0                       # measured under load
+        (runs / f"{model}__arena__s0.json").write_text(json.dumps(rec))
+    perf = tmp_path / "perf"
+    perf.mkdir()
+    budget = {"measured": "2026-11-25T15:31:00+00:00", "command": "python benchmarks/perf/arena_budget.py",
+              "hardware": "cpu", "precision": "32-true", "batch": 128,
+              "models": {"lenet5": {"train_images_per_second": 3505.0, "latency_ms_batch1": 0.64},
+                         "seelam_cnn": {"train_images_per_second": 366.0, "latency_ms_batch1": 1.62}}}
+
+    def table(budget):
+        (perf / "arena_budget.json").write_text(json.dumps(budget))
+        md = write_leaderboard(tmp_path / "a", "a", {"headline": {"arena": True, "seeds": 1}}).read_text()
+        head = re.sub(r" +", " ", md.split("## Headline")[1].split("## Leaderboard")[0])
+        return head, md.split("## Leaderboard")[1]
+
+    head, wide = table(budget)
+    assert "| **lenet5** (winner) |" in head and "| 0.64 | 3,505 |" in head and "| 1.62 | 366 |" in head
+    assert "one measurement of every architecture on an idle cpu (2026-11-25" in head
+    assert "| 99.00 |" in wide                                          # the wide table keeps the records'
+    head, _ = table({**budget, "hardware": "another cpu"})
+    assert "| 99.00 |" in head and "idle" not in head
+    head, _ = table({**budget, "models": {"lenet5": budget["models"]["lenet5"]}})
+    assert "| 99.00 |" in head and "idle" not in head
