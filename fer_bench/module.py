@@ -83,7 +83,10 @@ class FERClassifier(L.LightningModule):
         # Softmax outputs go into the run record: ensembles, paired tests and TTA are then
         # computed from records alone. Horizontal-flip TTA = mean of the two softmaxes.
         probs = logits.softmax(1)
-        flipped = self(batch[0].flip(-1)).float().softmax(1)
+        if getattr(self.model, "mirror_invariant", False):   # its own crops already hold the mirror
+            flipped = probs
+        else:
+            flipped = self(batch[0].flip(-1)).float().softmax(1)
         self.test_probs.append(probs.cpu())
         self.test_probs_flip.append(((probs + flipped) / 2).cpu())
 

@@ -45,10 +45,20 @@ def copy_natural_photos(dst: Path, per_class: int = 2) -> Path:
 
 
 def real_data_path() -> Path | None:
+    """The real FER-2013 in any layout fer-bench reads (fer2013.csv[.gz], icml_face_data.csv, the image
+    folders), found the way the CLI finds it: a plain CSV or the folders alone must not skip every
+    real-data test."""
+    from fer_bench.data.fer2013 import resolve_source
+    from fer_bench.errors import FerBenchError
     for p in (os.environ.get("FER_BENCH_DATA"), REPO / "data" / "fer2013",
               REPO.parent / "shared" / "data" / "fer2013"):
-        if p and (Path(p) / "fer2013.csv.gz").is_file():
-            return Path(p)
+        if not p:
+            continue
+        try:
+            resolve_source(p)
+        except FerBenchError:
+            continue
+        return Path(p)
     return None
 
 

@@ -54,6 +54,19 @@ def test_khaireddin_vgg_is_about_30m_parameters_on_40x40_crops():
         assert torch.allclose(m(x), m(crops).view(10, 3, 7).mean(0), atol=1e-5)
 
 
+def test_ten_crop_evaluation_is_mirror_invariant_so_its_hflip_tta_pass_is_skipped():
+    """The premise of skipping khaireddin_vgg's hflip-TTA forward pass: the mirrored image gives the
+    same ten crops (and the same centre + mirror pair), hence the same logits. The single view does not."""
+    m = create_model("khaireddin_vgg").eval()
+    x = torch.rand(4, 1, 48, 48)
+    with torch.no_grad():
+        for crops in (10, 2):
+            m.eval_crops = crops
+            assert m.mirror_invariant and torch.allclose(m(x), m(x.flip(-1)), atol=1e-5)
+        m.eval_crops = 1
+        assert not m.mirror_invariant and not torch.allclose(m(x), m(x.flip(-1)), atol=1e-5)
+
+
 def test_crops():
     x = torch.arange(2 * 48 * 48, dtype=torch.float32).view(2, 1, 48, 48)
     c = ten_crop(x, 40)

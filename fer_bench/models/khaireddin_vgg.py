@@ -58,6 +58,12 @@ class KhaireddinVGG(nn.Module):
         x = F.relu(self.drop(self.lin2(x)))
         return self.lin3(x)
 
+    @property
+    def mirror_invariant(self) -> bool:
+        """Centre + mirror and ten-crop evaluation already hold every crop's mirror: the mirrored image
+        gives the same crops, so an hflip-TTA pass would repeat the same logits at twice the cost."""
+        return self.eval_crops in (2, 10)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] == self.crop:
             return self.forward_crops(x)
