@@ -16,7 +16,10 @@ from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.io import write_json
 from fer_bench.suite import Cell, Suite
-from fer_bench.train import TrainConfig, add_natural_to_record, failed_record, train
+from fer_bench.train import TrainConfig, add_natural_to_record, environment, failed_record, train
+
+# FER-2013 Training images: an epoch, when the suite sets no limit_train.
+TRAIN_IMAGES = 28_709
 
 
 def suite_dir(suite: Suite, results: str | Path = "results") -> Path:
@@ -189,19 +192,45 @@ def dry_run(suite: Suite, results: str = "results", shard: str | None = None, on
         if status[cell.key] == "finished":
             rec = json.loads(path.read_text())
             minutes.setdefault((cell.model, cell.recipe), []).append(training_minutes(rec))
+    steps = _step_minutes(suite, results)
     lines = [f"{'status':<10} {'est. min':>8}  cell"]
-    left, unknown = 0.0, 0
+    left, floor, unknown = 0.0, 0.0, 0
     for cell in cells:
         est = minutes.get((cell.model, cell.recipe))
         guess = median(est) if est else None
+        low = steps(cell) if guess is None else None
         if status[cell.key] != "finished":
             left += guess or 0.0
-            unknown += guess is None
-        lines.append(f"{status[cell.key]:<10} {'?' if guess is None else f'{guess:.0f}':>8}  {cell.key}")
+            floor += low or 0.0
+            unknown += guess is None and low is None
+        shown = f"{guess:.0f}" if guess is not None else f">={low:.0f}" if low is not None else "?"
+        lines.append(f"{status[cell.key]:<10} {shown:>8}  {cell.key}")
     done = sum(status[c.key] == "finished" for c in cells)
     lines.append(f"{done} of {len(cells)} cells finished; about {left / 60:.1f} hours of training left"
+                 + (f", plus at least {floor / 60:.1f} hours for the cells marked >= (no record of their model yet: "
+                    "training steps alone, from results/perf/arena_budget.json on this hardware)" if floor else "")
                  + (f", plus {unknown} cells with no record of their model to estimate from" if unknown else ""))
     return "\n".join(lines)
+
+
+def _step_minutes(suite: Suite, results: str):
+    """cell -> minutes its training steps alone take here (a lower bound: per-epoch validation and
+    augmentation come on top), from benchmarks/perf/arena_budget.py's measurement when it was made on
+    this machine's hardware; None where it cannot say."""
+    from fer_bench.recipes import get_recipe
+    try:
+        perf = json.loads((Path(results) / "perf" / "arena_budget.json").read_text())
+        ips = {m: v["train_images_per_second"] for m, v in perf["models"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return lambda cell: None
+    if perf.get("hardware") != environment()["hardware"]["cpu"]:
+        return lambda cell: None
+    images = suite.data.get("limit_train") or TRAIN_IMAGES
+
+    def minutes(cell: Cell) -> float | None:
+        epochs = dict(cell.overrides).get("epochs") or get_recipe(cell.recipe).epochs
+        return epochs * images / ips[cell.model] / 60 if cell.model in ips else None
+    return minutes
 
 
 def backfill_natural(suite: Suite, cells: list[Cell], data: str, natural: str, results: str) -> int:

@@ -63,6 +63,30 @@ def test_suites_by_name_from_any_folder_and_dry_run(tmp_path, monkeypatch, capsy
     assert not (tmp_path / "res").exists()           # a dry run writes nothing
 
 
+def test_dry_run_bounds_cells_without_records_by_the_measured_step_rate(tmp_path, capsys):
+    """A model with no record yet: its training steps alone (epochs x images / measured img/s) are a
+    lower bound, shown as '>=', and only when the measurement was made on this hardware."""
+    import json
+
+    from fer_bench.train import environment
+    suite = tmp_path / "t.yaml"
+    suite.write_text("name: t\nseeds: [0, 1]\ndata: {limit_train: 6000}\ncells:\n"
+                     "  - {model: lenet5, recipe: arena}\n  - {model: seelam_cnn, recipe: arena}\n")
+    perf = tmp_path / "res" / "perf"
+    perf.mkdir(parents=True)
+    budget = {"hardware": environment()["hardware"]["cpu"],
+              "models": {"lenet5": {"train_images_per_second": 100.0, "latency_ms_batch1": 1.0}}}
+    (perf / "arena_budget.json").write_text(json.dumps(budget))
+    assert main(["bench", str(suite), "--dry-run", "--results", str(tmp_path / "res")]) == 0
+    out = capsys.readouterr().out
+    # arena recipe: 12 epochs x 6,000 images / 100 img/s = 12 minutes a cell, 2 cells
+    assert out.count(">=12  lenet5__arena__s") == 2 and "?  seelam_cnn__arena__s0" in out
+    assert "at least 0.4 hours for the cells marked >=" in out and "plus 2 cells with no record" in out
+    (perf / "arena_budget.json").write_text(json.dumps({**budget, "hardware": "some other cpu"}))
+    assert main(["bench", str(suite), "--dry-run", "--results", str(tmp_path / "res")]) == 0
+    assert ">=" not in capsys.readouterr().out
+
+
 def test_p_values_that_underflow_are_not_printed_as_zero():
     from fer_bench.stats import format_p
     assert format_p(0.0) == "< 1e-16" and format_p(3e-20) == "< 1e-16"
