@@ -193,6 +193,7 @@ def dry_run(suite: Suite, results: str = "results", shard: str | None = None, on
             rec = json.loads(path.read_text())
             minutes.setdefault((cell.model, cell.recipe), []).append(training_minutes(rec))
     steps = _step_minutes(suite, results)
+    images = suite.data.get("limit_train") or TRAIN_IMAGES
     lines = [f"{'status':<10} {'est. min':>8}  cell"]
     left, floor, unknown = 0.0, 0.0, 0
     for cell in cells:
@@ -203,20 +204,21 @@ def dry_run(suite: Suite, results: str = "results", shard: str | None = None, on
             left += guess or 0.0
             floor += low or 0.0
             unknown += guess is None and low is None
-        shown = f"{guess:.0f}" if guess is not None else f">={low:.0f}" if low is not None else "?"
+        shown = f"{guess:.0f}" if guess is not None else f"~{low:.0f}" if low is not None else "?"
         lines.append(f"{status[cell.key]:<10} {shown:>8}  {cell.key}")
     done = sum(status[c.key] == "finished" for c in cells)
     lines.append(f"{done} of {len(cells)} cells finished; about {left / 60:.1f} hours of training left"
-                 + (f", plus at least {floor / 60:.1f} hours for the cells marked >= (no record of their model yet: "
-                    "training steps alone, from results/perf/arena_budget.json on this hardware)" if floor else "")
+                 + (f", plus about {floor / 60:.1f} hours for the cells marked ~ (no record of their model yet: "
+                    f"training steps alone at {images:,} images an epoch, from results/perf/arena_budget.json on "
+                    "this hardware; per-epoch validation comes on top)" if floor else "")
                  + (f", plus {unknown} cells with no record of their model to estimate from" if unknown else ""))
     return "\n".join(lines)
 
 
 def _step_minutes(suite: Suite, results: str):
-    """cell -> minutes its training steps alone take here (a lower bound: per-epoch validation and
-    augmentation come on top), from benchmarks/perf/arena_budget.py's measurement when it was made on
-    this machine's hardware; None where it cannot say."""
+    """cell -> minutes its training steps alone take here (per-epoch validation and augmentation come
+    on top; FER+ labels train on fewer images than FER-2013's 28,709), from the measurement of
+    benchmarks/perf/arena_budget.py when it was made on this machine's hardware; None where it cannot say."""
     from fer_bench.recipes import get_recipe
     try:
         perf = json.loads((Path(results) / "perf" / "arena_budget.json").read_text())

@@ -49,7 +49,8 @@ class FERClassifier(L.LightningModule):
         # (benchmarks/perf/overhead.py); no host sync either way.
         self._loss_sum += loss.detach() * len(y)
         self._seen += len(y)
-        self.train_acc.update(logits.detach(), y)
+        # Vote targets (N, C): training accuracy against each image's top-voted class.
+        self.train_acc.update(logits.detach(), y.argmax(1) if y.is_floating_point() else y)
         return loss
 
     def on_train_epoch_start(self) -> None:

@@ -27,6 +27,9 @@ class Recipe:
     oversample: dict[str, int] | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     label_smoothing: float = 0.0
+    # "label": one class per image; "votes": FER+ only, each training image's vote distribution as a
+    # soft target (the FER+ paper's cross-entropy mode); validation and test keep the majority labels
+    targets: str = "label"
     drop_blank: bool = False
     fit_val_crops: int | None = None  # crop-averaging models: crops used by per-epoch validation
     # "native": a model's own test protocol (Khaireddin's ten-crop); "single": one centre view for
@@ -42,6 +45,8 @@ class Recipe:
             monitors.append(self.early_stopping["monitor"])
         if self.schedule and "monitor" in self.schedule:
             monitors.append(self.schedule["monitor"])
+        if self.targets not in ("label", "votes"):
+            raise ValueError(f"recipe {self.name}: targets {self.targets!r} is not label or votes")
         if self.eval_protocol not in ("native", "single"):
             raise ValueError(f"recipe {self.name}: eval_protocol {self.eval_protocol!r} is not native or single")
         for m in monitors:
@@ -229,6 +234,20 @@ register_recipe(replace(
         "So no random erasing and no affine shift (the model's random 40x40 crop of the 48x48 face already "
         "shifts by up to 8 px); flip, rotation 10 and zoom 0.1 stay. Decided on training and validation "
         "curves only.",
+    ),
+))
+
+register_recipe(replace(
+    RECIPES["onecycle_vgg_light"],
+    name="onecycle_vgg_light_votes",
+    targets="votes",
+    source="onecycle_vgg_light trained on FER+ vote distributions (Barsoum et al. 2016, cross-entropy mode)",
+    interpretation=(
+        "For --labels ferplus only. Each training image's target is its vote distribution over the classes "
+        "after the reference's outlier removal (single votes dropped; unknown / not-a-face votes are no "
+        "emotion), instead of the one-hot majority label; the loss is cross-entropy against it, label "
+        "smoothing 0.1 on top as in onecycle_vgg_light. The images are the majority protocol's, so the "
+        "test set and its labels are the reference protocol's and the rows compare with best-ferplus.",
     ),
 ))
 

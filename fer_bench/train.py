@@ -256,7 +256,7 @@ def train(cfg: TrainConfig) -> dict:
     dm = FERDataModule(cfg.data, load=load, batch_size=recipe.batch_size, augment=recipe.augment,
                        oversample=recipe.oversample, limit_train=cfg.limit_train,
                        limit_eval=cfg.limit_eval, seed=cfg.seed, channels_last=cfg.channels_last,
-                       natural=cfg.natural)
+                       natural=cfg.natural, vote_targets=recipe.targets == "votes")
     dm.setup()
     weights = dm.class_weights(recipe.class_weights)
     module = FERClassifier(cfg.model, recipe.to_dict(), num_classes=dm.num_classes,

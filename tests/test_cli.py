@@ -64,8 +64,8 @@ def test_suites_by_name_from_any_folder_and_dry_run(tmp_path, monkeypatch, capsy
 
 
 def test_dry_run_bounds_cells_without_records_by_the_measured_step_rate(tmp_path, capsys):
-    """A model with no record yet: its training steps alone (epochs x images / measured img/s) are a
-    lower bound, shown as '>=', and only when the measurement was made on this hardware."""
+    """A model with no record yet: its training steps alone (epochs x images / measured img/s), shown
+    as '~', and only when the measurement was made on this hardware."""
     import json
 
     from fer_bench.train import environment
@@ -80,11 +80,12 @@ def test_dry_run_bounds_cells_without_records_by_the_measured_step_rate(tmp_path
     assert main(["bench", str(suite), "--dry-run", "--results", str(tmp_path / "res")]) == 0
     out = capsys.readouterr().out
     # arena recipe: 12 epochs x 6,000 images / 100 img/s = 12 minutes a cell, 2 cells
-    assert out.count(">=12  lenet5__arena__s") == 2 and "?  seelam_cnn__arena__s0" in out
-    assert "at least 0.4 hours for the cells marked >=" in out and "plus 2 cells with no record" in out
+    assert out.count("~12  lenet5__arena__s") == 2 and "?  seelam_cnn__arena__s0" in out
+    assert "about 0.4 hours for the cells marked ~" in out and "at 6,000 images an epoch" in out
+    assert "plus 2 cells with no record" in out
     (perf / "arena_budget.json").write_text(json.dumps({**budget, "hardware": "some other cpu"}))
     assert main(["bench", str(suite), "--dry-run", "--results", str(tmp_path / "res")]) == 0
-    assert ">=" not in capsys.readouterr().out
+    assert "~" not in capsys.readouterr().out
 
 
 def test_p_values_that_underflow_are_not_printed_as_zero():

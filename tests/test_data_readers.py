@@ -106,6 +106,48 @@ def test_ferplus_reference_protocol_removes_single_votes_then_needs_more_than_ha
     assert sum(d.info["ferplus_kept"].values()) == len(d)
 
 
+def test_vote_targets_are_the_vote_distribution_after_single_votes_go(tmp_path):
+    """The FER+ cross-entropy mode's targets on hand-made vote rows, through load and the datamodule:
+    single votes removed, unknown / not-a-face are no emotion, FER-2013 class order, rows sum to 1."""
+    import numpy as np
+
+    from fer_bench.data.datamodule import FERDataModule
+    from fer_bench.data.fer2013 import vote_distribution
+    from fer_bench.errors import FerBenchError
+    classes = CLASSES + ("contempt",)
+    #                    neutral happiness surprise sadness anger disgust fear contempt unknown NF
+    votes = np.array([[4, 3, 1, 1, 1, 0, 0, 0, 0, 0],
+                      [0, 6, 0, 0, 0, 0, 0, 2, 2, 0],
+                      [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]])
+    dist = vote_distribution(votes, classes)
+    n, h, c = CLASSES.index("neutral"), CLASSES.index("happy"), 7
+    expect = np.zeros((3, 8))
+    expect[0, [n, h]] = [4 / 7, 3 / 7]
+    expect[1, [h, c]] = [6 / 8, 2 / 8]          # unknown's 2 votes are not an emotion
+    assert np.allclose(dist.numpy(), expect)    # row 3: no vote left, no target (and no label)
+    assert vote_distribution(votes, CLASSES)[1].tolist() == [0, 0, 0, 1, 0, 0, 0]   # contempt dropped
+
+    images, labels, usages = tiny_images(n_per_class_split=2)
+    csv = write_csv(tmp_path / "f.csv", images, labels, usages)
+    rng = np.random.default_rng(0)
+    header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+    rows = [header] + [f"{u},fer{i:07d}.png," + ",".join(map(str, rng.multinomial(10, [0.1] * 7 + [0.3, 0, 0])))
+                       for i, u in enumerate(usages)]
+    (tmp_path / "fer2013new.csv").write_text("\n".join(rows) + "\n")
+    opts = LoadOptions(labels="ferplus")
+    dm = FERDataModule(csv, load=opts, batch_size=4, vote_targets=True)
+    dm.setup()
+    y = dm.train_votes
+    assert y.shape == (len(dm.parts["train"][1]), 8) and torch.allclose(y.sum(1), torch.ones(len(y)))
+    assert torch.equal(y.argmax(1), dm.parts["train"][1])     # a kept image's majority is its top vote
+    _, target = next(iter(dm.train_dataloader()))
+    assert target.dtype == torch.float32 and target.shape == (4, 8)
+    _, val_target = next(iter(dm.val_dataloader()))
+    assert val_target.dtype == torch.int64                     # selection and test: majority labels
+    with pytest.raises(FerBenchError, match="--labels ferplus"):
+        FERDataModule(csv, vote_targets=True).setup()
+
+
 def test_drop_blank_removes_uniform_images(tmp_path):
     images, labels, usages = tiny_images()
     images[0] = 0
@@ -155,3 +197,27 @@ def test_a_cached_load_names_the_source_as_its_caller_did(tiny_csv, tmp_path, mo
     monkeypatch.chdir(tiny_csv.parent)
     again = load_dataset(Path("fer2013.csv"), LoadOptions())
     assert again.info["source"] == "fer2013.csv" and len(list((tmp_path / "cache").glob("*.pt"))) == 1
+
+
+def test_train_on_vote_targets_end_to_end_and_refuse_them_without_ferplus(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from fer_bench.cli import main
+    images, labels, usages = tiny_images(n_per_class_split=2)
+    csv = write_csv(tmp_path / "fer2013.csv", images, labels, usages)
+    rng = np.random.default_rng(1)
+    header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+    p = [0.2] * 4 + [0.1, 0.1] + [0] * 4
+    rows = [header] + [f"{u},fer{i:07d}.png," + ",".join(map(str, rng.multinomial(10, p)))
+                       for i, u in enumerate(usages)]
+    (tmp_path / "fer2013new.csv").write_text("\n".join(rows) + "\n")
+    common = ["train", "--model", "lenet5", "--recipe", "onecycle_vgg_light_votes", "--data", str(csv),
+              "--epochs", "1", "--workdir", str(tmp_path / "w"), "--no-progress", "--natural", "none"]
+    assert main([*common, "--labels", "ferplus", "--out", str(tmp_path / "r.json")]) == 0
+    rec = json.loads((tmp_path / "r.json").read_text())
+    assert rec["recipe"]["targets"] == "votes" and rec["data"]["info"]["ferplus_mode"] == "majority"
+    assert main([*common, "--out", str(tmp_path / "bad.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("fer-bench: error:") and "--labels ferplus" in err[-1]

@@ -110,6 +110,7 @@ class FERDataModule(L.LightningDataModule):
         channels_last: bool = False,
         dataset: FERData | None = None,
         natural: str | Path | None = None,
+        vote_targets: bool = False,
     ) -> None:
         super().__init__()
         self.data_path = Path(data)
@@ -121,6 +122,8 @@ class FERDataModule(L.LightningDataModule):
         self.seed, self.channels_last = seed, channels_last
         self.dataset = dataset
         self.natural_path = Path(natural) if natural else None
+        self.vote_targets = vote_targets
+        self.train_votes: torch.Tensor | None = None
         self.aug_gen = torch.Generator().manual_seed(seed)
         self.parts: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -132,13 +135,20 @@ class FERDataModule(L.LightningDataModule):
         if self.dataset is None:
             self.dataset = load_dataset(self.data_path, self.load)
         d = self.dataset
+        if self.vote_targets and d.votes is None:
+            raise FerBenchError(f"{self.data_path}: a recipe with targets 'votes' trains on FER+ vote "
+                                "distributions: load the data with --labels ferplus (suite data: labels: ferplus)")
         for s, name in zip((TRAIN, VAL, TEST), SPLITS):
             m = d.splits == s
             images, labels = d.images[m], d.labels[m]
+            votes = d.votes[m] if self.vote_targets and s == TRAIN else None
             limit = self.limit_train if s == TRAIN else self.limit_eval
             if limit:
                 keep = stratified_subset(labels, limit, self.seed + s)
                 images, labels = images[keep], labels[keep]
+                votes = votes[keep] if votes is not None else None
+            if votes is not None:
+                self.train_votes = votes.contiguous()
             if len(labels) == 0:
                 raise FerBenchError(f"{self.data_path}: the {name} split is empty")
             self.parts[name] = (images.contiguous(), labels.contiguous())
@@ -197,8 +207,10 @@ class FERDataModule(L.LightningDataModule):
             labels, self.batch_size if shuffle else self.eval_batch_size, shuffle, self.seed,
             self._oversample_targets() if shuffle else None, rank=rank, world_size=world,
         )
+        # Vote targets: the sampler still balances by majority label; the batches carry the distributions.
+        targets = self.train_votes if split == "train" and self.train_votes is not None else labels
         # batch_size=None: the sampler yields whole batches and the dataset slices them.
-        return DataLoader(TensorBatches(images, labels), sampler=sampler, batch_size=None,
+        return DataLoader(TensorBatches(images, targets), sampler=sampler, batch_size=None,
                           num_workers=0, pin_memory=torch.cuda.is_available())
 
     def train_dataloader(self) -> DataLoader:

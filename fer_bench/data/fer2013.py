@@ -64,6 +64,9 @@ class FERData:
     ids: list[str]
     classes: tuple[str, ...] = CLASSES
     info: dict = field(default_factory=dict)
+    # FER+ labels only: float (N, len(classes)), each row the image's vote distribution over the classes
+    # with single votes removed (the FER+ paper's "probability" / "cross-entropy" training targets).
+    votes: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -73,6 +76,7 @@ class FERData:
         return FERData(
             self.images[idx], self.labels[idx], self.splits[idx],
             [self.ids[i] for i in idx.tolist()], self.classes, dict(self.info),
+            None if self.votes is None else self.votes[idx],
         )
 
     def counts(self) -> dict[str, list[int]]:
@@ -318,8 +322,13 @@ def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True, mode:
 
     Returns labels (-1 = dropped) and the number of rows dropped per reason.
     """
-    if mode not in FERPLUS_MODES:
+    if mode not in FERPLUS_MODES:     # before reading the file: the option is what is wrong
         raise FerBenchError(f"unknown FER+ label mode {mode!r} (choose from {', '.join(FERPLUS_MODES)})")
+    return ferplus_labels_from_votes(read_ferplus_votes(path, data), contempt, mode)
+
+
+def read_ferplus_votes(path: str | Path, data: FERData) -> np.ndarray:
+    """The votes of fer2013new.csv as int64 (N, 10) in FERPLUS_COLUMNS order, checked against `data`'s rows."""
     path = Path(path)
     try:
         df = pd.read_csv(path)
@@ -345,7 +354,14 @@ def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True, mode:
         value = "" if pd.isna(value) else (value.item() if hasattr(value, "item") else value)
         raise FerBenchError(f"{path}: row {row + 2}, column {FERPLUS_COLUMNS[col]}: vote {value!r} is not a "
                             "non-negative whole number")
-    votes = raw.to_numpy().astype(np.int64)
+    return raw.to_numpy().astype(np.int64)
+
+
+def ferplus_labels_from_votes(votes: np.ndarray, contempt: bool = True, mode: str = "majority"
+                              ) -> tuple[torch.Tensor, dict[str, int]]:
+    """ferplus_labels on votes already read (read_ferplus_votes)."""
+    if mode not in FERPLUS_MODES:
+        raise FerBenchError(f"unknown FER+ label mode {mode!r} (choose from {', '.join(FERPLUS_MODES)})")
     if mode == "majority":
         votes = np.where(votes <= 1, 0, votes)       # outlier removal: single votes do not count
     top = votes.max(axis=1)
@@ -372,6 +388,21 @@ def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True, mode:
         dropped["contempt"] = int((labels == 7).sum())
         labels[labels == 7] = -1
     return torch.from_numpy(labels), dropped
+
+
+def vote_distribution(votes: np.ndarray, classes: tuple[str, ...]) -> torch.Tensor:
+    """Per image, its emotion votes with single votes removed (the FER+ reference's outlier removal),
+    over `classes` (FER-2013 order, contempt last when kept) and normalised to sum 1; 'unknown' and
+    not-a-face votes are not emotions and do not count. An image left with no emotion vote gets zeros
+    (it has no FER+ label either and is dropped)."""
+    kept = np.where(votes <= 1, 0, votes).astype(np.float64)
+    out = np.zeros((len(votes), len(classes)))
+    for j, name in enumerate(FERPLUS_COLUMNS):
+        c = _FERPLUS_TO_FER.get(name)
+        if c is not None and c < len(classes):
+            out[:, c] = kept[:, j]
+    total = out.sum(axis=1, keepdims=True)
+    return torch.from_numpy(np.divide(out, total, out=np.zeros_like(out), where=total > 0)).float()
 
 
 # ---------------------------------------------------------------- locating the data

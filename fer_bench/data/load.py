@@ -15,15 +15,17 @@ import torch
 from fer_bench.data.fer2013 import (
     CLASSES,
     FERData,
-    ferplus_labels,
+    ferplus_labels_from_votes,
     read_csv,
+    read_ferplus_votes,
     read_folder,
     resolve_source,
+    vote_distribution,
 )
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2   # 2: FER+ loads also hold the vote distributions
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def load_dataset(path: str | Path, opts: LoadOptions | None = None,
             # The cache is keyed on the files' contents: the source is named as this caller named it
             # (a relative path stays relative), not as whoever filled the cache first did.
             return FERData(d["images"], d["labels"], d["splits"], d["ids"],
-                           tuple(d["classes"]), {**d["info"], "source": str(src)})
+                           tuple(d["classes"]), {**d["info"], "source": str(src)}, d.get("votes"))
         except Exception:  # a damaged cache is rebuilt, never trusted
             cache_file.unlink(missing_ok=True)
 
@@ -111,7 +113,8 @@ def load_dataset(path: str | Path, opts: LoadOptions | None = None,
     if use_cache:
         with atomic_path(cache_file) as tmp:
             torch.save({"images": data.images, "labels": data.labels, "splits": data.splits,
-                        "ids": data.ids, "classes": list(data.classes), "info": data.info}, tmp)
+                        "ids": data.ids, "classes": list(data.classes), "info": data.info,
+                        **({"votes": data.votes} if data.votes is not None else {})}, tmp)
     if note.finished.is_set() and time.perf_counter() - t0 >= 2.0:
         print(f"fer-bench: {len(data):,} images read in {time.perf_counter() - t0:.1f} s", file=sys.stderr,
               flush=True)
@@ -125,7 +128,8 @@ def _read(fmt: str, src: Path, sources: list[Path], opts: LoadOptions) -> FERDat
     else:
         data = read_folder(src, opts.val_fraction, opts.split_seed)
     if opts.labels == "ferplus":
-        labels, dropped = ferplus_labels(sources[1], data, opts.contempt, opts.ferplus_mode)
+        votes = read_ferplus_votes(sources[1], data)
+        labels, dropped = ferplus_labels_from_votes(votes, opts.contempt, opts.ferplus_mode)
         data.labels = labels
         how = {"majority": "FER+ reference majority (single votes removed, top > half of the rest)",
                "plurality": "FER+ plurality vote (ties dropped)"}[opts.ferplus_mode]
@@ -134,6 +138,7 @@ def _read(fmt: str, src: Path, sources: list[Path], opts: LoadOptions) -> FERDat
                                        for i, s in enumerate(("train", "val", "test"))})
         if opts.contempt:
             data.classes = CLASSES + ("contempt",)
+        data.votes = vote_distribution(votes, data.classes)
     else:
         data.info["labels"] = "FER-2013 emotion"
     data.info["unlabelled_dropped"] = int((data.labels < 0).sum())
