@@ -108,7 +108,6 @@ def _external(where: str, value) -> list[ExternalSet]:
 @dataclass
 class Suite:
     name: str
-    path: Path
     description: str = ""
     seeds: list[int] = field(default_factory=lambda: [0])
     data: dict = field(default_factory=dict)
@@ -177,7 +176,7 @@ def load_suite(path: str | Path) -> Suite:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or ".." in name:
         raise FerBenchError(f"{path}: name {name!r} must be a plain name (letters, digits, _ . -), not a path")
     suite = Suite(
-        name=name, path=path, description=str(raw.get("description", "")),
+        name=name, description=str(raw.get("description", "")),
         seeds=_seeds(f"{path}", raw.get("seeds", [0])),
         data=_typed(f"{path}: data", raw.get("data", {}), DATA_KEYS),
         defaults=_typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES),

@@ -54,7 +54,6 @@ class TrainConfig:
     workdir: str = "work"              # checkpoints (not results)
     accelerator: str = "auto"
     devices: int = 1
-    strategy: str | None = None        # default: ddp_spawn when devices > 1
     progress: bool = True
     natural: str | None = None         # a built natural set: evaluated as an extra test set
     run_id: str | None = None          # default: model__recipe__seed__timestamp
@@ -300,7 +299,7 @@ def train(cfg: TrainConfig) -> dict:
         use_distributed_sampler=False, default_root_dir=cfg.workdir,
         # The spawn launcher returns to this process after fit (the subprocess launcher would
         # re-run the whole command line once per device).
-        strategy=cfg.strategy or ("ddp_spawn" if multi else "auto"),
+        strategy="ddp_spawn" if multi else "auto",
     )
     fit_t0 = time.perf_counter()
     last = ckpt_dir / "last.ckpt"

@@ -15,7 +15,7 @@ import torch
 
 from fer_bench.bench import run_suite
 from fer_bench.errors import FerBenchError
-from fer_bench.leaderboard import claim_verdict, write_leaderboard
+from fer_bench.leaderboard import claim_verdict, time_to_accuracy, write_leaderboard
 from fer_bench.stats import mcnemar_p, mean_std_ci
 from fer_bench.suite import load_suite
 from fer_bench.train import encode_probs
@@ -432,3 +432,20 @@ def test_a_killed_and_resumed_cell_is_one_wandb_run_with_every_epoch(tmp_path, t
     epochs = [h["epoch"] for r in runs for h in r["history"] if "train/loss" in h]
     resumed = json.loads(next((out / "tiny" / "runs").glob("*.json")).read_text())["selection"]["resumed_from_epoch"]
     assert resumed is not None and sorted(set(epochs)) == list(range(12))
+
+
+def _curve(e, val, test):
+    return {"epoch": e, "val/acc": val, "observed/test_acc": test, "elapsed_seconds": 60.0 * (e + 1)}
+
+
+def test_time_to_accuracy_follows_the_validation_selection_not_the_test_peak():
+    curves = [_curve(0, 0.50, 0.55), _curve(1, 0.58, 0.58),
+              _curve(2, 0.57, 0.66),   # test peaks, but validation would keep epoch 1
+              _curve(3, 0.58, 0.64),   # ties do not replace the selection (first best is kept)
+              _curve(4, 0.61, 0.62), _curve(5, 0.63, 0.655)]
+    hit60 = time_to_accuracy(curves, 0.60)
+    assert hit60 == {"seconds": 300.0, "epoch": 4, "selected_epoch": 4, "test_acc": 0.62}
+    hit65 = time_to_accuracy(curves, 0.65)
+    assert hit65["epoch"] == 5 and hit65["seconds"] == 360.0
+    assert time_to_accuracy(curves, 0.70) is None
+    assert time_to_accuracy([{"epoch": 0, "val/acc": 0.5}], 0.1) is None   # not observed

@@ -67,6 +67,21 @@ def test_ten_crop_evaluation_is_mirror_invariant_so_its_hflip_tta_pass_is_skippe
         assert not m.mirror_invariant and not torch.allclose(m(x), m(x.flip(-1)), atol=1e-5)
 
 
+def test_two_crop_evaluation_averages_the_centre_crop_and_its_mirror():
+    torch.manual_seed(0)
+    model = create_model("khaireddin_vgg").eval()
+    x = torch.rand(3, 1, 48, 48)
+    centre = x[..., 4:44, 4:44]
+    with torch.no_grad():
+        expected = (model(centre) + model(centre.flip(-1))) / 2
+        model.eval_crops = 2
+        got = model(x)
+        model.eval_crops = 10
+        ten = model(x)
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-7)
+    assert not torch.equal(ten, got)
+
+
 def test_crops():
     x = torch.arange(2 * 48 * 48, dtype=torch.float32).view(2, 1, 48, 48)
     c = ten_crop(x, 40)

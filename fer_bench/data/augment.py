@@ -44,13 +44,6 @@ class AugmentConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, d: dict | None) -> AugmentConfig:
-        d = dict(d or {})
-        if d.get("brightness") is not None:
-            d["brightness"] = tuple(d["brightness"])
-        return cls(**d)
-
 
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
     return torch.rand(n, generator=g) * (hi - lo) + lo
