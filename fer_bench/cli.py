@@ -192,7 +192,7 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
 
 
 def cmd_natural_build(a: argparse.Namespace) -> int:
-    from fer_bench.natural import build_natural, summary
+    from fer_bench.data.natural import build_natural, summary
     rows = build_natural(Path(a.src), Path(a.out), detector=a.detector)
     print(summary(rows))
     print(f"crops: {a.out}/<class>/*.png; manifest: {a.out}/manifest.csv")

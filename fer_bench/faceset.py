@@ -18,8 +18,7 @@ import numpy as np
 import torch
 
 from fer_bench.data.fer2013 import CLASS_ALIASES, CLASSES, IMAGE_EXTENSIONS, IMAGE_SIZE, SPLITS, read_csv
-from fer_bench.errors import FerBenchError
-from fer_bench.natural import (
+from fer_bench.data.natural import (
     DEFAULT_DETECTOR,
     DETECTORS,
     crop_face,
@@ -28,6 +27,7 @@ from fer_bench.natural import (
     load_natural,
     read_gray,
 )
+from fer_bench.errors import FerBenchError
 
 # FER+ and CK+ have an eighth class: a model trained with it can be scored on it.
 LABEL_ALIASES = {**CLASS_ALIASES, "contempt": "contempt", "contemptuous": "contempt"}

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from fer_bench.data.fer2013 import IMAGE_EXTENSIONS
+from fer_bench.data.natural import DEFAULT_DETECTOR, crop_face, face_detector, read_gray
 from fer_bench.errors import FerBenchError
-from fer_bench.natural import DEFAULT_DETECTOR, crop_face, face_detector, read_gray
 from fer_bench.trained import TrainedModel, predict_probs
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from fer_bench.cli import main
-from fer_bench.natural import build_natural, crop_face, detect_faces, load_natural, read_gray
+from fer_bench.data.natural import build_natural, crop_face, detect_faces, load_natural, read_gray
 
 from .conftest import copy_natural_photos
 
@@ -41,7 +41,7 @@ def test_faces_are_found_and_cropped_to_48x48_uint8(photos):
 
 @pytest.mark.parametrize("detector", ["blazeface", "haar"])
 def test_both_detectors_find_whole_faces_and_keep_tightly_framed_ones(photos, detector):
-    from fer_bench.natural import face_detector
+    from fer_bench.data.natural import face_detector
     find = face_detector(detector)
     found = 0
     for f in sorted(photos.rglob("*.jpg")):
@@ -66,7 +66,7 @@ def test_both_detectors_find_whole_faces_and_keep_tightly_framed_ones(photos, de
 def test_blazeface_finds_every_face_of_a_wide_group_photo(photos):
     import numpy as np
 
-    from fer_bench.natural import face_detector
+    from fer_bench.data.natural import face_detector
     canvas = np.full((420, 1100), 200, np.uint8)
     x = 20
     for cls, size in (("happy", 380), ("surprise", 300), ("angry", 240)):

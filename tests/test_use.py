@@ -132,7 +132,7 @@ def test_face_crop_sets_in_folders_labels_csv_and_file_names(tmp_path, trained, 
 
 
 def test_photos_are_cropped_exactly_as_natural_build_crops_them(tmp_path):
-    from fer_bench.natural import build_natural, load_natural
+    from fer_bench.data.natural import build_natural, load_natural
     src = copy_natural_photos(tmp_path / "src")
     rows = build_natural(src, tmp_path / "built")
     images, _, ids = load_natural(tmp_path / "built")

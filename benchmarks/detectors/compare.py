@@ -5,7 +5,7 @@ contact sheets of the crops each gives, to look at.
     python benchmarks/detectors/blazeface_boxes.py ../shared/data/natural > boxes.jsonl   # mediapipe venv
     python benchmarks/detectors/compare.py ../shared/data/natural boxes.jsonl results/natural/detectors
 
-Crops are made by fer_bench.natural.crop_face from each detector's largest box (for fer-bench's port,
+Crops are made by fer_bench.data.natural.crop_face from each detector's largest box (for fer-bench's port,
 the box natural build uses, framed like Haar's), so the sheets show what would enter the test set.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fer_bench.blazeface import detect
-from fer_bench.natural import (
+from fer_bench.data.natural import (
     _box_iou,
     _edge_padded,
     crop_face,

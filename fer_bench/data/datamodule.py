@@ -153,7 +153,7 @@ class FERDataModule(L.LightningDataModule):
                 raise FerBenchError(f"{self.data_path}: the {name} split is empty")
             self.parts[name] = (images.contiguous(), labels.contiguous())
         if self.natural_path is not None:  # an extra test set: never trained or selected on
-            from fer_bench.natural import load_natural
+            from fer_bench.data.natural import load_natural
             images, labels, _ = load_natural(self.natural_path)
             self.parts["natural"] = (images, labels)
         # Oversampling targets are counts for the full training split; a subset scales them.

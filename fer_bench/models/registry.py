@@ -78,10 +78,24 @@ def list_models() -> list[str]:
     return sorted(_BUILDERS)
 
 
+# Name prefixes another module serves ("timm:<name>" -> timm_models), registered by that module so
+# that the registry imports nothing above it: prefix -> (card of a name, builder of a name).
+_NAMESPACES: dict[str, tuple[Callable[[str], ModelCard], Callable[..., nn.Module]]] = {}
+
+
+def register_namespace(prefix: str, card: Callable[[str], ModelCard], build: Callable[..., nn.Module]) -> None:
+    _NAMESPACES[prefix] = (card, build)
+
+
+def _namespace(name: str):
+    prefix, sep, rest = name.partition(":")
+    return (_NAMESPACES[prefix], rest) if sep and prefix in _NAMESPACES else (None, name)
+
+
 def get_card(name: str) -> ModelCard:
-    if name.startswith("timm:"):
-        from fer_bench.models.timm_models import timm_card
-        return timm_card(name[5:])
+    ns, rest = _namespace(name)
+    if ns:
+        return ns[0](rest)
     _check(name)
     return _CARDS[name]
 
@@ -89,9 +103,9 @@ def get_card(name: str) -> ModelCard:
 def create_model(name: str, num_classes: int = 7, in_chans: int = 1, **kwargs) -> nn.Module:
     """Build a model for (N, in_chans, 48, 48) input and num_classes logits: a registered
     name, or `timm:<name>` for any timm model. kwargs go to the builder (e.g. pretrained)."""
-    if name.startswith("timm:"):
-        from fer_bench.models.timm_models import create_timm
-        return create_timm(name[5:], num_classes, in_chans, **kwargs)
+    ns, rest = _namespace(name)
+    if ns:
+        return ns[1](rest, num_classes, in_chans, **kwargs)
     _check(name)
     return _BUILDERS[name](num_classes=num_classes, in_chans=in_chans, **kwargs)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from torch import nn
 
 from fer_bench.errors import FerBenchError
-from fer_bench.models.registry import ModelCard
+from fer_bench.models.registry import ModelCard, register_namespace
 
 
 def cached_weights(name: str) -> str | None:
@@ -65,3 +65,6 @@ def timm_card(name: str) -> ModelCard:
         interpretation=(f"timm.create_model('{name}', in_chans=1, num_classes=7) at 48x48 input.",),
         tags=("timm",),
     )
+
+
+register_namespace("timm", timm_card, create_timm)
