@@ -15,8 +15,11 @@ from fer_bench.data.fer2013 import default_data_path
 from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.io import write_json
+from fer_bench.record import RunRecord, read_record
+from fer_bench.runinfo import environment
+from fer_bench.scoring import add_natural_to_record
 from fer_bench.suite import Cell, Suite
-from fer_bench.train import TrainConfig, add_natural_to_record, environment, failed_record, train
+from fer_bench.train import TrainConfig, failed_record, train
 
 # FER-2013 Training images: an epoch, when the suite sets no limit_train.
 TRAIN_IMAGES = 28_709
@@ -160,8 +163,8 @@ def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, load: LoadOptio
             (out / "checkpoints" / cell.key / "last.ckpt").unlink(missing_ok=True)
         else:
             shutil.rmtree(out / "checkpoints" / cell.key, ignore_errors=True)
-        print(f"[{suite.name}]   done: test acc {rec['metrics']['test']['accuracy']:.2%} "
-              f"in {rec['timing']['wall_seconds']:.0f} s", file=sys.stderr)
+        print(f"[{suite.name}]   done: test acc {rec.metrics.test.accuracy:.2%} "
+              f"in {rec.timing.wall_seconds:.0f} s", file=sys.stderr)
     except KeyboardInterrupt:
         raise
     except FerBenchError:
@@ -172,7 +175,7 @@ def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, load: LoadOptio
               file=sys.stderr)
         if cell_status(record_path(suite, cell, results)) == "finished":
             return  # never replace a finished record (the cell claim makes this unreachable; belt and braces)
-        write_json(record_path(suite, cell, results), failed_record(cfg, e, cell.key))
+        write_json(record_path(suite, cell, results), failed_record(cfg, e, cell.key).encode())
     finally:
         _finish_wandb()
 
@@ -182,7 +185,6 @@ def dry_run(suite: Suite, results: str = "results", shard: str | None = None, on
     the finished records of the same model and recipe in this suite (median training minutes)."""
     from statistics import median
 
-    from fer_bench.record import training_minutes
     cells = suite.shard(shard, only)
     minutes: dict[tuple[str, str], list[float]] = {}
     status = {}
@@ -190,8 +192,9 @@ def dry_run(suite: Suite, results: str = "results", shard: str | None = None, on
         path = record_path(suite, cell, results)
         status[cell.key] = cell_status(path) or ("in flight" if lock_path(suite, cell, results).exists() else "to run")
         if status[cell.key] == "finished":
-            rec = json.loads(path.read_text())
-            minutes.setdefault((cell.model, cell.recipe), []).append(training_minutes(rec))
+            rec = read_record(path)
+            if isinstance(rec, RunRecord):
+                minutes.setdefault((cell.model, cell.recipe), []).append(rec.training_minutes())
     steps = _step_minutes(suite, results)
     images = suite.data.get("limit_train") or TRAIN_IMAGES
     lines = [f"{'status':<10} {'est. min':>8}  cell"]
@@ -240,7 +243,7 @@ def backfill_natural(suite: Suite, cells: list[Cell], data: str, natural: str, r
     n = 0
     for cell in cells:
         path = record_path(suite, cell, results)
-        if cell_status(path) != "finished" or "natural" in json.loads(path.read_text())["metrics"]:
+        if cell_status(path) != "finished" or read_record(path).metrics.natural is not None:
             continue
         best = sorted((suite_dir(suite, results) / "checkpoints" / cell.key).glob("best-*.ckpt"))
         if best:

@@ -76,7 +76,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     from fer_bench.io import check_writable, write_json
     from fer_bench.module import DivergedError
     from fer_bench.suite import check_numbers
-    from fer_bench.train import TrainConfig, failed_record, train
+    from fer_bench.train import TrainConfig, failed_record, record_path, train
     check_numbers("command line", {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr,
                                    "limit_train": a.limit_train, "limit_eval": a.limit_eval})
     check_writable(Path(a.out).parent if a.out else Path("results") / "runs", "record folder")
@@ -97,20 +97,20 @@ def cmd_train(a: argparse.Namespace) -> int:
     except DivergedError as e:
         # As in a suite: a failed record names the reason, and the user gets one line, not a traceback.
         out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{cfg.model.replace(':', '-')}__failed.json"
-        write_json(out, failed_record(cfg, e))
+        write_json(out, failed_record(cfg, e).encode())
         print(f"fer-bench: {e}; failed record: {out}", file=sys.stderr)
         return 1
-    m = rec["metrics"]
+    m = rec.metrics
     # Percent, and 1-based epochs, as in the leaderboards (records keep fractions and Lightning's 0-based epoch).
-    sel = rec["selection"]
-    best = "–" if sel["best_epoch"] is None else sel["best_epoch"] + 1
-    print(f"{rec['run_id']}: val acc {m['val']['accuracy']:.2%}  test acc {m['test']['accuracy']:.2%}  "
-          f"test macro-F1 {m['test']['macro_f1']:.2%}  "
-          f"(best epoch {best} of {sel['epochs_run']}, {rec['timing']['wall_seconds']:.0f} s)")
-    if "natural" in m:
-        print(f"natural set: acc {m['natural']['accuracy']:.2%}  macro-F1 {m['natural']['macro_f1']:.2%} "
-              f"({m['natural']['n']} photos)")
-    print(f"record: {rec['path']}")
+    sel = rec.selection
+    best = "–" if sel.best_epoch is None else sel.best_epoch + 1
+    print(f"{rec.run_id}: val acc {m.val.accuracy:.2%}  test acc {m.test.accuracy:.2%}  "
+          f"test macro-F1 {m.test.macro_f1:.2%}  "
+          f"(best epoch {best} of {sel.epochs_run}, {rec.timing.wall_seconds:.0f} s)")
+    if m.natural is not None:
+        print(f"natural set: acc {m.natural.accuracy:.2%}  macro-F1 {m.natural.macro_f1:.2%} "
+              f"({m.natural.n} photos)")
+    print(f"record: {record_path(cfg, rec.run_id)}")
     return 0
 
 
@@ -155,7 +155,8 @@ def cmd_models(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from fer_bench.bench import run_suite, suite_dir
     from fer_bench.io import check_writable
-    from fer_bench.leaderboard import load_records, write_leaderboard
+    from fer_bench.record import load_records
+    from fer_bench.report import write_leaderboard
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     if a.dry_run:
@@ -183,7 +184,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
 def cmd_leaderboard(a: argparse.Namespace) -> int:
     from fer_bench.bench import suite_dir
     from fer_bench.io import check_writable
-    from fer_bench.leaderboard import write_leaderboard
+    from fer_bench.report import write_leaderboard
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     check_writable(suite_dir(suite, a.results))

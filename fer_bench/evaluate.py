@@ -52,7 +52,7 @@ def score(probs: torch.Tensor, labels: list[str], classes: tuple[str, ...]) -> d
 
 def evaluate(tm: TrainedModel, faces: FaceSet, precision: str | None = None) -> dict:
     """The eval record of one (model, set) pair."""
-    from fer_bench.train import environment, portable_paths
+    from fer_bench.runinfo import environment, portable_paths
     keep = [i for i, c in enumerate(faces.labels) if c in tm.classes]
     skipped = Counter(faces.skipped)
     for c, n in Counter(c for c in faces.labels if c not in tm.classes).items():

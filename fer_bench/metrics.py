@@ -51,3 +51,13 @@ def metrics_to_json(values: dict[str, torch.Tensor], classes: tuple[str, ...]) -
         "per_class": per_class,
         "confusion": conf.tolist(),
     }
+
+
+def summary_metrics(probs: torch.Tensor, labels: torch.Tensor, num_classes: int) -> dict:
+    """Accuracy and macro-F1 of class probabilities (TTA variants, ensembles)."""
+    from torchmetrics.functional.classification import multiclass_accuracy, multiclass_f1_score
+    pred = probs.argmax(1)
+    return {
+        "accuracy": float(multiclass_accuracy(pred, labels, num_classes, average="micro")),
+        "macro_f1": float(multiclass_f1_score(pred, labels, num_classes, average="macro")),
+    }

@@ -59,17 +59,17 @@ def confusion_png(conf: np.ndarray, classes: list[str], title: str, path: Path) 
     savefig(fig, path)
 
 
-def curves_png(records: list[dict], title: str, path: Path) -> None:
-    """Loss (train solid, val dashed) and validation accuracy per epoch, one colour per seed."""
+def curves_png(curves: dict[int, list[dict]], title: str, path: Path) -> None:
+    """Loss (train solid, val dashed) and validation accuracy per epoch, one colour per seed;
+    `curves` maps each seed to its run record's per-epoch curve."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for r in sorted(records, key=lambda r: r["config"]["seed"]):
-        seed = r["config"]["seed"]
+    for seed, curve in sorted(curves.items()):
         colour = seed_colour(seed)
-        ep = [c["epoch"] + 1 for c in r["curves"]]
-        axes[0].plot(ep, [c.get("train/loss") for c in r["curves"]], color=colour, label=f"seed {seed} train")
-        axes[0].plot(ep, [c.get("val/loss") for c in r["curves"]], "--", color=colour, label=f"seed {seed} val")
-        axes[1].plot(ep, [100 * c["val/acc"] if c.get("val/acc") is not None else None for c in r["curves"]],
+        ep = [c["epoch"] + 1 for c in curve]
+        axes[0].plot(ep, [c.get("train/loss") for c in curve], color=colour, label=f"seed {seed} train")
+        axes[0].plot(ep, [c.get("val/loss") for c in curve], "--", color=colour, label=f"seed {seed} val")
+        axes[1].plot(ep, [100 * c["val/acc"] if c.get("val/acc") is not None else None for c in curve],
                      color=colour, marker=".", label=f"seed {seed}")
     axes[0].set_title("loss (train solid, validation dashed)", fontsize=9)
     axes[0].set_ylabel("cross-entropy loss")

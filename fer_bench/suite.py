@@ -15,6 +15,7 @@ import yaml
 from fer_bench.errors import FerBenchError
 from fer_bench.models import get_card
 from fer_bench.recipes import get_recipe
+from fer_bench.table_specs import TableSpec, parse_tables
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -113,7 +114,7 @@ class Suite:
     data: dict = field(default_factory=dict)
     defaults: dict = field(default_factory=dict)
     cells: list[Cell] = field(default_factory=list)
-    tables: dict = field(default_factory=dict)   # extra tables, e.g. {"sweep": {...}}
+    tables: dict[str, TableSpec] = field(default_factory=dict)   # the leaderboard's extra tables
     observe_test: bool = False  # record per-epoch test accuracy (time-to-accuracy; never selects)
     external: list[ExternalSet] = field(default_factory=list)  # cross-dataset columns
 
@@ -180,7 +181,7 @@ def load_suite(path: str | Path) -> Suite:
         seeds=_seeds(f"{path}", raw.get("seeds", [0])),
         data=_typed(f"{path}: data", raw.get("data", {}), DATA_KEYS),
         defaults=_typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES),
-        tables=raw.get("tables", {}) or {},
+        tables=parse_tables(raw.get("tables") or {}, f"{path}: tables"),
         observe_test=bool(raw.get("observe_test", False)),
         external=_external(str(path), raw.get("external", []) or []),
     )

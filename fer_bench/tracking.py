@@ -11,6 +11,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from fer_bench.record import RunRecord
+
 
 def logged_in() -> bool:
     if os.environ.get("WANDB_API_KEY"):
@@ -48,32 +50,29 @@ def make_wandb_logger(cfg: dict, run_id: str):
     )
 
 
-def log_final_to_wandb(logger, record: dict, record_path: Path | None = None) -> None:
+def log_final_to_wandb(logger, record: RunRecord, record_path: Path | None = None) -> None:
     """The selected checkpoint's numbers as the run's summary (not history: the post-fit evaluation is
     not an epoch), its test confusion matrix as a W&B heatmap, the run record as an artifact; then
     finish the run."""
     import wandb
     run = logger.experiment
-    classes = record["data"]["classes"]
-    test = record["metrics"]["test"]
-    conf = wandb.plot.confusion_matrix(y_true=record["test_labels"], preds=record["test_predictions"],
-                                       class_names=list(classes), title="PrivateTest (selected checkpoint)")
+    m = record.metrics
+    conf = wandb.plot.confusion_matrix(y_true=record.test_labels, preds=record.test_predictions,
+                                       class_names=list(record.classes), title="PrivateTest (selected checkpoint)")
     per_class = wandb.Table(columns=["class", "precision", "recall", "f1", "support"],
                             data=[[c, v["precision"], v["recall"], v["f1"], v["support"]]
-                                  for c, v in test["per_class"].items()])
+                                  for c, v in m.test.per_class.items()])
     run.log({"test/confusion_matrix": conf, "test/per_class": per_class})
     run.summary.update({
-        "test/acc": test["accuracy"], "test/f1_macro": test["macro_f1"],
-        "val/acc_selected": record["metrics"]["val"]["accuracy"],
-        "test/acc_hflip_tta": record["metrics"]["test_tta"]["hflip"]["accuracy"],
-        "best_epoch": record["selection"]["best_epoch"],
-        "params": record["model"]["params"], "macs": record["model"]["macs"],
-        "latency_ms_batch1": record["timing"]["latency_ms_batch1"],
-        "train_images_per_second": record["timing"]["train_images_per_second"],
-        **({"natural/acc": record["metrics"]["natural"]["accuracy"]} if "natural" in record["metrics"] else {}),
+        "test/acc": m.test.accuracy, "test/f1_macro": m.test.macro_f1, "val/acc_selected": m.val.accuracy,
+        "test/acc_hflip_tta": m.test_tta["hflip"].accuracy, "best_epoch": record.selection.best_epoch,
+        "params": record.model.params, "macs": record.model.macs,
+        "latency_ms_batch1": record.timing.latency_ms_batch1,
+        "train_images_per_second": record.timing.train_images_per_second,
+        **({"natural/acc": m.natural.accuracy} if m.natural is not None else {}),
     })
     if record_path is not None:
-        art = wandb.Artifact(f"record-{record['run_id']}".replace("=", "-"), type="run-record")
+        art = wandb.Artifact(f"record-{record.run_id}".replace("=", "-"), type="run-record")
         art.add_file(str(record_path), name="record.json")
         run.log_artifact(art)
     run.finish()

@@ -43,7 +43,7 @@ def find_model_folder(where: str | Path) -> Path:
             model_file = None
         if not model_file:
             raise FerBenchError(f"{p}: not a run record with a kept model (no model_file)")
-        from fer_bench.train import local_path
+        from fer_bench.runinfo import local_path
         return find_model_folder(local_path(model_file))
     if not p.exists():
         hits = sorted(Path("results").glob(f"*/models/{where}/card.json"))

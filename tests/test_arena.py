@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from fer_bench.arena_report import pareto_front
-from fer_bench.leaderboard import write_leaderboard
 from fer_bench.models import count_macs, create_model, get_card
+from fer_bench.report import write_leaderboard
+from fer_bench.report.arena import pareto_front
 from fer_bench.suite import load_suite
 from tests.test_bench import fake_record
 
@@ -44,7 +44,7 @@ def test_modern_backbones_are_adapted_to_48px(name):
 
 
 def test_single_view_counts_one_crop_for_ten_crop_models():
-    from fer_bench.train import eval_view_model
+    from fer_bench.scoring import eval_view_model
     ten = count_macs(create_model("khaireddin_vgg"))
     one = count_macs(eval_view_model("khaireddin_vgg", 7, "single"))
     assert ten == 10 * one

@@ -15,10 +15,19 @@ import torch
 
 from fer_bench.bench import run_suite
 from fer_bench.errors import FerBenchError
-from fer_bench.leaderboard import claim_verdict, time_to_accuracy, write_leaderboard
+from fer_bench.record import (
+    DataInfo,
+    Metrics,
+    ModelInfo,
+    RunRecord,
+    Selection,
+    SplitMetrics,
+    Timing,
+    encode_probs,
+)
+from fer_bench.report import claim_verdict, time_to_accuracy, write_leaderboard
 from fer_bench.stats import mcnemar_p, mean_std_ci
 from fer_bench.suite import load_suite
-from fer_bench.train import encode_probs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -163,6 +172,7 @@ def test_only_selects_cells_by_key_glob():
 # ---------------------------------------------------------------- leaderboard = hand computation
 
 def fake_record(model: str, seed: int, labels: np.ndarray, preds: np.ndarray, val_acc: float) -> dict:
+    """A finished run record (the type `train` writes) with hand-made predictions, as JSON."""
     classes = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     probs = torch.full((len(labels), 7), 0.01)
     probs[torch.arange(len(labels)), torch.tensor(preds)] = 0.94
@@ -170,23 +180,23 @@ def fake_record(model: str, seed: int, labels: np.ndarray, preds: np.ndarray, va
     per_class = {c: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 1} for c in classes}
     conf = np.zeros((7, 7), int)
     np.add.at(conf, (labels, preds), 1)
-    return {
-        "schema": 1, "status": "finished", "run_id": f"{model}__r__s{seed}", "created": "2026-11-22T00:00:00+00:00",
-        "meta": {"label": ""}, "model": {"name": model, "params": 1000, "macs": 2_000_000, "pretrained": False},
-        "recipe": {"name": "r", "epochs": 3}, "config": {"seed": seed, "precision": "bf16-mixed"},
-        "data": {"path": "x", "info": {"format": "csv", "labels": "FER-2013 emotion"}, "classes": classes,
-                 "sizes": {"train": 10, "val": 10, "test": len(labels)}},
-        "selection": {"epochs_run": 3, "best_epoch": 2},
-        "metrics": {"val": {"accuracy": val_acc},
-                    "test": {"accuracy": acc, "macro_f1": acc / 2, "per_class": per_class, "confusion": conf.tolist()},
-                    "test_tta": {"hflip": {"accuracy": acc, "macro_f1": acc / 2}}},
-        "test_labels": labels.tolist(), "test_predictions": preds.tolist(), "test_probs": encode_probs(probs),
-        "curves": [{"epoch": 0, "train/loss": 1.0, "val/loss": 1.0, "val/acc": val_acc}],
-        "timing": {"train_images_per_second": 100.0 + seed, "test_images_per_second": 500.0,
-                   "fit_seconds": 60.0 * (seed + 1), "latency_ms_batch1": 1.0},
-        "environment": {"python": "3.11", "packages": {"torch": "2.14.1"},
-                        "hardware": {"cpu": "cpu", "cpu_cores": 2, "cuda": []}},
-    }
+    return RunRecord(
+        run_id=f"{model}__r__s{seed}", created="2026-11-22T00:00:00+00:00", command="fer-bench test",
+        meta={"label": ""}, model=ModelInfo(name=model, params=1000, macs=2_000_000),
+        recipe={"name": "r", "epochs": 3}, config={"seed": seed, "precision": "bf16-mixed"},
+        data=DataInfo(path="x", options={}, info={"format": "csv", "labels": "FER-2013 emotion"}, classes=classes,
+                      sizes={"train": 10, "val": 10, "test": len(labels)}),
+        selection=Selection(monitor="val/acc", best_score=val_acc, best_epoch=2, epochs_run=3, stopped_early=False),
+        metrics=Metrics(val=SplitMetrics(val_acc, val_acc / 2),
+                        test=SplitMetrics(acc, acc / 2, len(labels), per_class, conf.tolist()),
+                        test_tta={"hflip": SplitMetrics(acc, acc / 2)}),
+        test_labels=labels.tolist(), test_predictions=preds.tolist(), test_probs=encode_probs(probs),
+        curves=[{"epoch": 0, "train/loss": 1.0, "val/loss": 1.0, "val/acc": val_acc}],
+        timing=Timing(wall_seconds=70.0 * (seed + 1), fit_seconds=60.0 * (seed + 1), test_eval_seconds=1.0,
+                      train_images_per_second=100.0 + seed, test_images_per_second=500.0, latency_ms_batch1=1.0),
+        environment={"python": "3.11", "packages": {"torch": "2.14.1"},
+                     "hardware": {"cpu": "cpu", "cpu_cores": 2, "cuda": []}},
+    ).encode()
 
 
 def test_leaderboard_numbers_match_a_hand_computation(tmp_path):
@@ -350,8 +360,8 @@ def test_ddp_with_two_cpu_processes(real_data, tmp_path):
     rec = train(TrainConfig(model="lenet5", data=str(real_data), epochs=2, limit_train=640, limit_eval=200,
                             devices=2, accelerator="cpu", progress=False, workdir=str(tmp_path),
                             out=str(tmp_path / "ddp.json"), natural=None))
-    assert rec["config"]["world_size"] == 2
-    assert len(rec["curves"]) == 2 and rec["metrics"]["test"]["n"] == 200
+    assert rec.config["world_size"] == 2
+    assert len(rec.curves) == 2 and rec.metrics.test.n == 200
     # last.ckpt is gone once the record is written; the selected checkpoint stays.
     best = next((tmp_path / "checkpoints").glob("*/best-epoch=*.ckpt"))
     epoch = int(best.stem.split("=")[1])
@@ -402,7 +412,7 @@ def test_a_killed_and_resumed_cell_is_one_wandb_run_with_every_epoch(tmp_path, t
     (now exit 1 and one line) and the kill could land in the middle of writing last.ckpt (now it waits
     for a complete one). It passed 6 of 6 times beside a running suite on 2026-12-02; on failure it
     prints the resumed run's stderr and the failed record."""
-    from fer_bench.train import checkpoint_readable
+    from fer_bench.keep import checkpoint_readable
     from tests.wandb_offline import read_run
     suite_file = write_suite(tmp_path, "name: tiny\nseeds: [0]\ndefaults: {epochs: 12}\ncells:\n  - model: lenet5\n")
     out = tmp_path / "res"

@@ -31,7 +31,7 @@ def test_train_keeps_a_weights_only_model_with_its_card_and_models_lists_it(tmp_
     from safetensors.torch import load_file
 
     from fer_bench.models import create_model
-    from fer_bench.train import local_path
+    from fer_bench.runinfo import local_path
     out = tmp_path / "r.json"
     assert main(["train", "--model", "lenet5", "--data", str(tiny_csv), "--epochs", "1", "--out", str(out),
                  "--workdir", str(tmp_path / "w"), "--no-progress"]) == 0
@@ -68,7 +68,7 @@ def test_dry_run_bounds_cells_without_records_by_the_measured_step_rate(tmp_path
     as '~', and only when the measurement was made on this hardware."""
     import json
 
-    from fer_bench.train import environment
+    from fer_bench.runinfo import environment
     suite = tmp_path / "t.yaml"
     suite.write_text("name: t\nseeds: [0, 1]\ndata: {limit_train: 6000}\ncells:\n"
                      "  - {model: lenet5, recipe: arena}\n  - {model: seelam_cnn, recipe: arena}\n")

@@ -149,6 +149,6 @@ def test_a_trained_model_gets_natural_numbers_in_its_record(photos, real_data, t
     rec = train(TrainConfig(model="lenet5", data=str(real_data), epochs=1, limit_train=500, limit_eval=200,
                             progress=False, workdir=str(tmp_path), out=str(tmp_path / "r.json"),
                             natural=str(tmp_path / "nat")))
-    nat = rec["metrics"]["natural"]
-    assert nat["n"] == len(load_natural(tmp_path / "nat")[1])
-    assert set(nat["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}
+    nat = rec.metrics.natural
+    assert nat.n == len(load_natural(tmp_path / "nat")[1])
+    assert set(nat.per_class["happy"]) == {"precision", "recall", "f1", "support"}

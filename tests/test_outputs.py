@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 
 from fer_bench.cli import main
-from fer_bench.leaderboard import write_leaderboard
 from fer_bench.plots import confusion_png
+from fer_bench.report import write_leaderboard
 from tests.test_bench import fake_record, write_suite
 
 

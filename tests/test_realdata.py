@@ -17,7 +17,7 @@ def small_run(real_data, tmp_path, name, **kw):
                limit_eval=256, progress=False, workdir=str(tmp_path / "work"),
                out=str(tmp_path / f"{name}.json"))
     cfg.update(kw)
-    return train(TrainConfig(**cfg))
+    return train(TrainConfig(**cfg)).encode()   # the record as written: JSON-shaped
 
 
 def test_seed002_learns_on_a_small_real_subset(real_data, tmp_path):

@@ -16,7 +16,7 @@ from PIL import Image
 
 from fer_bench.bench import claim_cell
 from fer_bench.cli import main
-from fer_bench.train import checkpoint_readable
+from fer_bench.keep import checkpoint_readable
 from tests.conftest import tiny_images, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,7 +250,7 @@ def test_a_cell_with_a_corrupt_resume_checkpoint_starts_again_and_says_which_fil
     last.write_bytes(b"PK\x03\x04 this is not a checkpoint")
     rec = train(TrainConfig(model="lenet5", data=str(data), epochs=1, workdir=str(tmp_path / "w"), run_id="cell",
                             resume=True, progress=False, out=str(tmp_path / "r.json"), natural=None))
-    assert rec["status"] == "finished" and rec["selection"]["resumed_from_epoch"] is None
+    assert rec.status == "finished" and rec.selection.resumed_from_epoch is None
     assert str(last) in capsys.readouterr().err and (last.parent / "last.ckpt.corrupt").is_file()
     # 12. paths in the record are portable: the data path under this checkout or home is not absolute
-    assert not rec["data"]["path"].startswith(str(REPO))
+    assert not rec.data.path.startswith(str(REPO))

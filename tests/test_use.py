@@ -16,7 +16,7 @@ from fer_bench.cli import main
 from fer_bench.data.fer2013 import CLASSES
 from fer_bench.evaluate import score
 from fer_bench.faceset import canonical_label, read_face_set
-from fer_bench.train import local_path
+from fer_bench.runinfo import local_path
 
 from .conftest import SHARED_NATURAL, copy_natural_photos, tiny_images, write_csv
 
@@ -255,7 +255,7 @@ def test_export_refuses_when_parity_fails_and_writes_nothing(trained, tmp_path, 
 
 def test_a_suites_external_sets_become_cross_dataset_columns(tmp_path, tiny_csv):
     from fer_bench.bench import run_suite
-    from fer_bench.leaderboard import write_leaderboard
+    from fer_bench.report import write_leaderboard
     from fer_bench.suite import load_suite
     crops = _face_crops(tmp_path / "crops", {"anger": 3, "happiness": 4, "sadness": 2})
     suite_file = tmp_path / "tiny.yaml"

@@ -7,7 +7,7 @@ import torch
 
 from fer_bench.data.fer2013 import FERData
 from fer_bench.data.report import duplicate_stats, split_annotations
-from fer_bench.leaderboard import write_leaderboard
+from fer_bench.report import write_leaderboard
 from tests.test_bench import fake_record
 
 

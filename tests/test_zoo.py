@@ -137,8 +137,8 @@ def test_recipes_only_select_on_validation():
 def test_every_model_trains_two_real_epochs_with_its_recipe(name, real_data, tmp_path):
     rec = train(TrainConfig(model=name, data=str(real_data), epochs=2, limit_train=2000, limit_eval=300,
                             progress=False, workdir=str(tmp_path), out=str(tmp_path / "r.json")))
-    losses = [c["train/loss"] for c in rec["curves"]]
+    losses = [c["train/loss"] for c in rec.curves]
     assert len(losses) == 2 and all(map(torch.isfinite, torch.tensor(losses)))
     assert losses[1] < losses[0], losses
-    assert rec["recipe"]["name"] == get_card(name).recipe
-    assert rec["metrics"]["test"]["n"] == 300
+    assert rec.recipe["name"] == get_card(name).recipe
+    assert rec.metrics.test.n == 300

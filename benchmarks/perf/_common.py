@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from fer_bench.io import atomic_write
-from fer_bench.train import environment
+from fer_bench.runinfo import environment
 
 OUT = Path(__file__).resolve().parents[2] / "results" / "perf"
 

@@ -17,8 +17,9 @@ from precision import step_fn
 
 from fer_bench.io import write_json
 from fer_bench.recipes import get_recipe
+from fer_bench.runinfo import environment, resolve_precision
+from fer_bench.scoring import eval_view_model, inference_latency
 from fer_bench.suite import load_suite
-from fer_bench.train import environment, eval_view_model, inference_latency, resolve_precision
 
 BATCH = 128
 TRAIN_IMAGES = 28_709

@@ -21,7 +21,7 @@ from _common import time_it, write_report
 
 from fer_bench.export import to_onnx
 from fer_bench.models import list_models
-from fer_bench.train import eval_view_model
+from fer_bench.scoring import eval_view_model
 
 BATCHES = (1, 64)
 

@@ -8,14 +8,14 @@ accuracy and observed PrivateTest accuracy. Usage: python benchmarks/perf/time_t
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from _common import OUT
 
 from fer_bench.io import atomic_write
-from fer_bench.leaderboard import time_to_accuracy
+from fer_bench.record import RunRecord, read_record
+from fer_bench.report import time_to_accuracy
 
 TARGETS = (0.60, 0.65, 0.70)
 
@@ -24,20 +24,20 @@ def main(dirs: list[Path]) -> None:
     rows, sources = [], set()
     for d in dirs:
         for f in sorted(d.glob("*.json")):
-            rec = json.loads(f.read_text())
-            curves = rec.get("curves") or []
-            if rec.get("status") != "finished" or not curves or "observed/test_acc" not in curves[0]:
+            rec = read_record(f)
+            if not isinstance(rec, RunRecord) or not rec.curves or "observed/test_acc" not in rec.curves[0]:
                 continue
-            hw = rec["environment"]["hardware"]
-            sources.add(f"{hw['cpu']}, {hw['cpu_cores']} cores, torch {rec['environment']['packages']['torch']}, "
-                        f"{rec['config']['precision']}")
-            hits = [time_to_accuracy(curves, t, rec["selection"]["monitor"]) for t in TARGETS]
-            rows.append([f"{rec['model']['name']} / {rec['recipe']['name']}", str(rec["config"]["seed"]),
+            curves = rec.curves
+            hw = rec.environment["hardware"]
+            sources.add(f"{hw['cpu']}, {hw['cpu_cores']} cores, torch {rec.environment['packages']['torch']}, "
+                        f"{rec.precision}")
+            hits = [time_to_accuracy(curves, t, rec.selection.monitor) for t in TARGETS]
+            rows.append([f"{rec.model.name} / {rec.recipe['name']}", str(rec.seed),
                          *(f"{h['seconds'] / 60:.1f} min (epoch {h['epoch'] + 1})" if h else "not reached"
                            for h in hits),
-                         f"{100 * rec['metrics']['test']['accuracy']:.2f}% after {len(curves)} epochs, "
+                         f"{100 * rec.metrics.test.accuracy:.2f}% after {len(curves)} epochs, "
                          f"{curves[-1]['elapsed_seconds'] / 60:.1f} min",
-                         f"`{f}` ({rec['created'][:10]})"])
+                         f"`{f}` ({rec.created[:10]})"])
     if not rows:
         sys.exit("time_to_accuracy: no finished records with observed test curves (run `fer-bench bench best`)")
     lines = [

@@ -7,14 +7,15 @@ already attached); every sentence is computed from them. Nothing here trains or 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from fer_bench.errors import FerBenchError
 from fer_bench.models import get_card
 from fer_bench.plots import OKABE_ITO, pyplot, savefig
-from fer_bench.record import training_minutes
+from fer_bench.report.rows import Row
+from fer_bench.report.tables import citation, headline_frame, to_markdown
 from fer_bench.stats import format_p
-from fer_bench.tables import citation, headline_frame, to_markdown
 
 CLOSE = 0.01  # "within one point" of the winner
 
@@ -31,21 +32,21 @@ def pareto_front(costs: list[float], accs: list[float]) -> list[int]:
     return sorted(front, key=lambda i: (costs[i], -accs[i]))
 
 
-def idle_costs(rows: list[dict], winner: dict, perf_file: Path) -> tuple[list[dict], dict, str | None]:
+def idle_costs(rows: list[Row], winner: Row, perf_file: Path) -> tuple[list[Row], Row, str | None]:
     """The rows with latency and train img/s from one idle measurement of every architecture
     (benchmarks/perf/arena_budget.py), when it covers every row and was made on the rows' hardware;
     a record's own costs were measured beside whatever else its machine was running. Returns the rows,
     the winner among them and the sentence naming the source (None: the records' own costs stay)."""
-    hw = {r["records"][0]["environment"]["hardware"]["cpu"] for r in rows}
+    hw = {r.hardware for r in rows}
     try:
         perf = json.loads(perf_file.read_text())
         costs = perf["models"]
     except (OSError, ValueError, KeyError):
         return rows, winner, None
-    if hw != {perf.get("hardware")} or not all(r["model"] in costs for r in rows):
+    if hw != {perf.get("hardware")} or not all(r.model in costs for r in rows):
         return rows, winner, None
-    out = [{**r, "latency_ms": costs[r["model"]]["latency_ms_batch1"],
-            "train_ips": costs[r["model"]]["train_images_per_second"]} for r in rows]
+    out = [replace(r, latency_ms=costs[r.model]["latency_ms_batch1"],
+                   train_ips=costs[r.model]["train_images_per_second"]) for r in rows]
     note = (f"Latency and train img/s: one measurement of every architecture on an idle {perf['hardware']} "
             f"({perf['measured'][:10]}, `{perf['command']}`, results/perf/{perf_file.name}; training steps of "
             f"batch {perf['batch']} in {perf['precision']}, validation and augmentation not counted), not the "
@@ -53,12 +54,12 @@ def idle_costs(rows: list[dict], winner: dict, perf_file: Path) -> tuple[list[di
     return out, out[rows.index(winner)], note
 
 
-def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int,
+def headline(rows: list[Row], winner: Row, plots_dir: Path, seeds_wanted: int,
              cost_note: str | None = None) -> list[str]:
     """The compact table, the accuracy-vs-cost plot and the two sentences that answer the question."""
-    hw = sorted({r["records"][0]["environment"]["hardware"]["cpu"] for r in rows})
+    hw = sorted({r.hardware for r in rows})
     mixed = len(hw) > 1
-    budget = sorted({r["epoch_budget"] for r in rows})
+    budget = sorted({r.epoch_budget for r in rows})
     out = ["## Headline", "",
            f"Every architecture trained with one recipe at one budget ({'/'.join(map(str, budget))} epochs), "
            "scored with one protocol (single centre view). Accuracy and macro-F1 on PrivateTest in %, mean over "
@@ -77,38 +78,39 @@ def headline(rows: list[dict], winner: dict, plots_dir: Path, seeds_wanted: int,
     return out
 
 
-def answer(rows: list[dict], winner: dict, seeds_wanted: int) -> list[str]:
+def answer(rows: list[Row], winner: Row, seeds_wanted: int) -> list[str]:
     """Two sentences: who wins at this budget (and is it real), and the best accuracy per unit of cost."""
-    budget = winner["epoch_budget"]
-    runner = max((r for r in rows if r is not winner), key=lambda r: r["test_acc"], default=None)
-    incomplete = [r["model"] for r in rows if r["n"] < seeds_wanted]
-    s1 = (f"At {budget} epochs, **{winner['model']}** ({citation(winner['model'])}) wins: "
-          f"{100 * winner['test_acc']:.2f}% PrivateTest over {winner['n']} seed(s)")
+    budget = winner.epoch_budget
+    runner = max((r for r in rows if r is not winner), key=lambda r: r.test_acc, default=None)
+    incomplete = [r.model for r in rows if r.n < seeds_wanted]
+    s1 = (f"At {budget} epochs, **{winner.model}** ({citation(winner.model)}) wins: "
+          f"{100 * winner.test_acc:.2f}% PrivateTest over {winner.n} seed(s)")
     if runner is not None:
-        gap = 100 * (winner["test_acc"] - runner["test_acc"])
-        p = runner.get("p_vs_ref")
+        gap = 100 * (winner.test_acc - runner.test_acc)
+        p = runner.p_vs_ref
         real = "" if p is None else (", a real difference on this test set (p < 0.05)" if p < 0.05 else
                                      ", not a significant difference on this test set (p >= 0.05)")
         p_text = format_p(p) if format_p(p).startswith("<") else f"= {format_p(p)}"
-        s1 += (f", {gap:+.2f} points against the next best by test accuracy, {runner['model']} "
-               f"({100 * runner['test_acc']:.2f}%, p {p_text}{real})")
-        if runner["test_acc"] > winner["test_acc"]:
+        s1 += (f", {gap:+.2f} points against the next best by test accuracy, {runner.model} "
+               f"({100 * runner.test_acc:.2f}%, p {p_text}{real})")
+        if runner.test_acc > winner.test_acc:
             s1 += "; the winner is chosen on validation, and on PrivateTest it is not the top row"
     s1 += "."
     out = [s1]
     for cost, unit, fmt in (("macs", "MMACs", lambda v: f"{v / 1e6:,.1f}"),
                             ("latency_ms", "ms at batch 1", lambda v: f"{v:.2f}")):
-        close = [r for r in rows if r["test_acc"] >= winner["test_acc"] - CLOSE]
-        cheapest = min(close, key=lambda r: r[cost])
-        front = pareto_front([r[cost] for r in rows], [r["test_acc"] for r in rows])
-        names = ", ".join(rows[i]["model"] for i in front)
+        close = [r for r in rows if r.test_acc >= winner.test_acc - CLOSE]
+        cheapest = min(close, key=lambda r: getattr(r, cost))
+        front = pareto_front([getattr(r, cost) for r in rows], [r.test_acc for r in rows])
+        names = ", ".join(rows[i].model for i in front)
+        mine, theirs = getattr(winner, cost), getattr(cheapest, cost)
         if cheapest is winner:
             out.append(f"By {unit}: no architecture within {100 * CLOSE:.0f} point of the winner costs less than "
-                       f"it ({fmt(winner[cost])}); the Pareto front (cheapest to most accurate): {names}.")
+                       f"it ({fmt(mine)}); the Pareto front (cheapest to most accurate): {names}.")
         else:
             out.append(f"By {unit}: the cheapest architecture within {100 * CLOSE:.0f} point of the winner is "
-                       f"**{cheapest['model']}** ({100 * cheapest['test_acc']:.2f}% at {fmt(cheapest[cost])} "
-                       f"against {fmt(winner[cost])}, {winner[cost] / max(cheapest[cost], 1e-12):.1f}x less); "
+                       f"**{cheapest.model}** ({100 * cheapest.test_acc:.2f}% at {fmt(theirs)} "
+                       f"against {fmt(mine)}, {mine / max(theirs, 1e-12):.1f}x less); "
                        f"the Pareto front (cheapest to most accurate): {names}.")
     if incomplete:
         verb = "has" if len(incomplete) == 1 else "have"
@@ -117,31 +119,31 @@ def answer(rows: list[dict], winner: dict, seeds_wanted: int) -> list[str]:
     return [" ".join(out[:1]), "", *out[1:]]
 
 
-def budget_line(rows: list[dict], seeds_wanted: int) -> list[str]:
+def budget_line(rows: list[Row], seeds_wanted: int) -> list[str]:
     """What the arena costs, from the records: training minutes per seed per row, and the total."""
-    per_row = {r["model"]: sum(training_minutes(x) for x in r["records"]) / r["n"] for r in rows}
-    done = sum(training_minutes(x) for r in rows for x in r["records"])
+    per_row = {r.model: sum(x.training_minutes() for x in r.records) / r.n for r in rows}
+    done = sum(x.training_minutes() for r in rows for x in r.records)
     full = sum(m * seeds_wanted for m in per_row.values())
     cells = ", ".join(f"{k} {v:.0f}" for k, v in sorted(per_row.items(), key=lambda kv: kv[1]))
-    return [f"Budget: {rows[0]['epoch_budget']} epochs a run. Training minutes per seed (mean of the records, "
+    return [f"Budget: {rows[0].epoch_budget} epochs a run. Training minutes per seed (mean of the records, "
             f"per-epoch validation included): {cells}. Recorded so far: {done / 60:.1f} hours; these {len(rows)} "
             f"rows at {seeds_wanted} seeds each: {full / 60:.1f} hours (rows without a record are not counted)."]
 
 
-def cost_plot(rows: list[dict], winner: dict, path: Path) -> None:
+def cost_plot(rows: list[Row], winner: Row, path: Path) -> None:
     """Accuracy (mean, 95% CI bars) against MMACs and against batch-1 latency, Pareto front marked."""
     fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.6), sharey=True)
     for ax, cost, label in ((axes[0], "macs", "MMACs per 48x48 image (log scale)"),
                             (axes[1], "latency_ms", "batch-1 CPU latency, ms (log scale)")):
-        xs = [r[cost] / (1e6 if cost == "macs" else 1) for r in rows]
-        ys = [100 * r["test_acc"] for r in rows]
-        err = [100 * (r["test_acc_ci95"] or 0) for r in rows]
+        xs = [getattr(r, cost) / (1e6 if cost == "macs" else 1) for r in rows]
+        ys = [100 * r.test_acc for r in rows]
+        err = [100 * (r.test_acc_ci95 or 0) for r in rows]
         for i, r in enumerate(rows):
-            modern = "modern" in getattr(_card_or_none(r["model"]), "tags", ())
+            modern = "modern" in getattr(_card_or_none(r.model), "tags", ())
             ax.errorbar(xs[i], ys[i], yerr=err[i], fmt="s" if modern else "o", ms=6, capsize=3,
                         color=OKABE_ITO[0] if modern else OKABE_ITO[1],
                         mec="black" if r is winner else "none")
-            ax.annotate(r["model"], (xs[i], ys[i]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            ax.annotate(r.model, (xs[i], ys[i]), textcoords="offset points", xytext=(5, 4), fontsize=7)
         front = pareto_front(xs, ys)
         ax.step([xs[i] for i in front], [ys[i] for i in front], where="post", color=OKABE_ITO[2], lw=1.5,
                 label="Pareto front")
@@ -154,7 +156,7 @@ def cost_plot(rows: list[dict], winner: dict, path: Path) -> None:
                Line2D([], [], marker="s", ls="", color=OKABE_ITO[0], label="modern backbone (adapted)"),
                Line2D([], [], color=OKABE_ITO[2], label="Pareto front")]
     axes[1].legend(handles=handles, fontsize=8, loc="lower right")
-    fig.suptitle(f"Architecture arena: accuracy against cost ({winner['epoch_budget']} epochs, one recipe)",
+    fig.suptitle(f"Architecture arena: accuracy against cost ({winner.epoch_budget} epochs, one recipe)",
                  fontsize=10)
     fig.tight_layout()
     savefig(fig, path)

@@ -1,0 +1,47 @@
+"""Checkpoints: whether one can be read, and the selected weights kept as a safetensors file with a
+card that says how to feed the model (what `fer-bench eval`, `predict` and `export` load)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from fer_bench.io import atomic_path, write_json
+from fer_bench.module import FERClassifier
+from fer_bench.record import RunRecord
+
+
+def checkpoint_readable(path: Path) -> bool:
+    """A torch checkpoint is a zip archive: a truncated or overwritten one fails its CRC check."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+        return False
+
+
+def keep_model(module: FERClassifier, ckpt_path: str | None, out_dir: Path, record: RunRecord) -> str:
+    """The selected weights as a weights-only file (safetensors: loading it runs no code) and a small
+    JSON card beside it saying how to feed the model. Returns the weights file's path."""
+    from safetensors.torch import save_file
+    if ckpt_path:
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["state_dict"]
+        module.load_state_dict(state)
+    weights = out_dir / "model.safetensors"
+    tensors = {k: v.detach().cpu().contiguous() for k, v in module.model.state_dict().items()}
+    with atomic_path(weights) as tmp:
+        save_file(tensors, str(tmp))
+    card = {
+        "architecture": record.model.name, "classes": record.classes,
+        "input": {"size": 48, "channels": 1, "scale": "pixel / 255", "face_crop": "fer-bench natural build",
+                  "eval_protocol": record.model.eval_protocol},
+        # What the record's numbers were computed in: `fer-bench eval` uses it to reproduce them exactly.
+        "precision": record.precision, "channels_last": record.config["channels_last"],
+        "run_id": record.run_id, "recipe": record.recipe["name"], "seed": record.seed,
+        "val": {"accuracy": record.metrics.val.accuracy, "macro_f1": record.metrics.val.macro_f1},
+        "test": {"accuracy": record.metrics.test.accuracy, "macro_f1": record.metrics.test.macro_f1},
+    }
+    write_json(out_dir / "card.json", card)
+    return str(weights)

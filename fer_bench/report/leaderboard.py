@@ -1,0 +1,227 @@
+"""A suite's run records -> LEADERBOARD.md, leaderboard.csv, runs.csv, headline.tex and plots/.
+Nothing here trains or reads data: every number and sentence comes from the records."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fer_bench.errors import FerBenchError
+from fer_bench.io import atomic_write
+from fer_bench.plots import confusion_png, curves_png
+from fer_bench.record import FailedRecord, RunRecord, load_records
+from fer_bench.report.arena import headline, idle_costs
+from fer_bench.report.claims import claims_audit
+from fer_bench.report.progress import target_table, time_to_accuracy_section
+from fer_bench.report.rows import Row, aggregate, ensemble, fmt, paired_p_values, pm
+from fer_bench.report.sections import external_section, native_protocols, natural_section, validity_section
+from fer_bench.report.sweeps import comparison_table, in_sweep, sweep_table
+from fer_bench.report.tables import (
+    TIDY_COLUMNS,
+    headline_frame,
+    to_markdown,
+    write_latex,
+    write_rows_csv,
+    write_tidy_csv,
+)
+from fer_bench.stats import format_p
+from fer_bench.table_specs import ArenaTable, ComparisonTable, SweepTable, TableSpec, TargetTable, parse_tables
+
+
+def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
+                      tables: dict[str, TableSpec] | dict[str, dict] | None = None) -> Path:
+    """Generate LEADERBOARD.md and its files in `suite_dir` from `suite_dir/runs`."""
+    suite_name = suite_name or suite_dir.name
+    tables = parse_tables(tables)
+    finished, failed = load_records(suite_dir / "runs")
+    if not finished:
+        raise FerBenchError(f"{suite_dir / 'runs'}: no finished run records to aggregate")
+    all_rows = aggregate(finished)
+    # A sweep's grid points are shown in their own table, not as leaderboard rows: twelve variants of
+    # one model would crowd out the comparison between models (and could become the reference row).
+    sweeps = {name: s for name, s in tables.items() if isinstance(s, SweepTable)}
+    rows = [r for r in all_rows if not any(in_sweep(r, s) for s in sweeps.values())] or all_rows
+    ref = max(rows, key=lambda r: r.val_acc)
+    paired_p_values(rows, ref)
+    plots_dir = suite_dir / "plots"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+
+    lines = header(finished, suite_name)
+    arena = next((s for s in tables.values() if isinstance(s, ArenaTable)), None)
+    seeds_wanted = arena.seeds if arena else None
+    head_rows, head_ref, cost_note = (idle_costs(rows, ref, suite_dir.parent / "perf" / "arena_budget.json")
+                                      if arena else (rows, ref, None))
+    compact = headline_frame(head_rows, head_ref, seeds_wanted, costs=bool(arena))
+    write_latex(compact, suite_dir / "headline.tex", caption=f"fer-bench {suite_name}: PrivateTest accuracy and "
+                "macro-F1 in \\%, mean $\\pm$ 95\\% CI half-width over seeds", label=f"tab:fer-bench-{suite_name}")
+    if arena:
+        lines += headline(head_rows, head_ref, plots_dir, seeds_wanted, cost_note)
+        lines += native_protocols(rows)
+    else:
+        lines += ["## Headline", "",
+                  "PrivateTest accuracy and macro-F1 in %, mean over seeds ± 95% CI half-width (Student t); "
+                  "MMACs: one 48x48 image, eval mode. The wide table below has every column.", "",
+                  to_markdown(compact)]
+    lines += ["", "As LaTeX (booktabs): [`headline.tex`](headline.tex). One row per run: "
+              "[`runs.csv`](runs.csv) (columns under *Where each number comes from*).", ""]
+    lines += wide_table(rows, ref)
+    lines += validity_section(rows, suite_dir.parent / "data-report" / "split_annotations.json")
+    lines += claims_audit(rows)
+    classes = finished[0].classes
+    lines += ["", "## Per-class F1 on PrivateTest (mean over seeds, %)", "",
+              "| model | recipe | " + " | ".join(classes) + " |", "|---|---|" + "---:|" * len(classes)]
+    lines += [f"| {r.name} | {r.recipe} | " + " | ".join(f"{100 * r.per_class_f1[c]:.1f}" for c in classes) + " |"
+              for r in rows]
+    lines += natural_section(rows)
+    lines += external_section(rows, suite_dir / "eval")
+    lines += time_to_accuracy_section(finished)
+    for name, spec in tables.items():
+        if isinstance(spec, ComparisonTable):
+            lines += comparison_table(spec, ref, suite_dir.parent / spec.suite / "runs")
+        elif isinstance(spec, TargetTable):
+            lines += target_table(spec, rows)
+        elif isinstance(spec, SweepTable):
+            lines += sweep_table(name, spec, all_rows, plots_dir)
+    lines += ["", "## Confusion matrices and training curves", ""]
+    for r in rows:
+        stem = f"{r.model}__{r.recipe}{'__' + r.label if r.label else ''}"
+        stem = "".join(ch if ch.isalnum() or ch in "._=-" else "-" for ch in stem)
+        pngs = row_plots(r, plots_dir, stem)
+        lines += [f"### {r.model} / {r.recipe}{' (' + r.label + ')' if r.label else ''}", "",
+                  " ".join(f"![{p.split('_')[0]}](plots/{p})" for p in pngs), ""]
+    lines += failed_section(failed) + provenance(all_rows)
+
+    md = suite_dir / "LEADERBOARD.md"
+    atomic_write(md, lambda f: f.write("\n".join(lines) + "\n"))
+    # plots/ belongs to the leaderboard: a PNG it no longer links (a renamed row, a row that moved
+    # to a sweep table) would otherwise linger beside the current ones and be committed as if current.
+    linked = {Path(p).stem for p in re.findall(r"\(plots/([^)]+\.png)\)", "\n".join(lines))}
+    for fig in [*plots_dir.glob("*.png"), *plots_dir.glob("*.svg")]:
+        if fig.stem not in linked:
+            fig.unlink()
+    write_rows_csv(all_rows, suite_dir / "leaderboard.csv", classes)
+    write_tidy_csv(finished, suite_dir / "runs.csv")
+    return md
+
+
+def header(records: list[RunRecord], suite: str) -> list[str]:
+    env = records[0].environment
+    hw = env["hardware"]
+    dates = sorted(r.created[:10] for r in records)
+    data = records[0].data
+    sizes = data.sizes
+    precisions = sorted({r.precision for r in records})
+    pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
+    gpu = f", GPU {', '.join(hw['cuda'])}" if hw["cuda"] else ""
+    return [
+        f"# Leaderboard: `{suite}`",
+        "",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `fer-bench leaderboard {suite}` from "
+        f"{len(records)} run records in `runs/` (runs made {dates[0]} to {dates[-1]}).",
+        "",
+        f"- **Data:** `{data.path}` ({data.info.get('format')}, labels: {labels_text(data.info)}); "
+        f"train / val / test sizes {sizes.get('train')} / {sizes.get('val')} / {sizes.get('test')}.",
+        "- **Protocol:** validation = PublicTest (early stopping, LR schedules and checkpoint choice look only "
+        "at it); test = PrivateTest, evaluated once per run with the selected checkpoint. The reference row "
+        "for p-values and the ensemble is the best by *validation* accuracy.",
+        f"- **Hardware:** {hw['cpu']}, {hw['cpu_cores']} cores{gpu}; precision {', '.join(precisions)}.",
+        f"- **Software:** Python {env['python']}, {pk}.",
+        "",
+    ]
+
+
+def labels_text(info: dict) -> str:
+    """The record's label source. Records made before FER+ modes existed say 'FER+ majority vote' but used
+    the plurality rule (ties dropped): say what they did."""
+    if info.get("labels") == "FER+ majority vote" and "ferplus_mode" not in info:
+        return "FER+ plurality vote (ties dropped; recorded before the reference protocol was the default)"
+    kept = info.get("ferplus_kept")
+    return info.get("labels", "") + (f", images kept train / val / test {kept['train']:,} / {kept['val']:,} / "
+                                     f"{kept['test']:,}" if kept else "")
+
+
+def wide_table(rows: list[Row], ref: Row) -> list[str]:
+    lines = [
+        "## Leaderboard (PrivateTest)", "",
+        "Accuracy and macro-F1 in %, mean ± standard deviation over seeds, with the 95% confidence "
+        "interval half-width (Student t). p: exact McNemar test on per-image predictions of matched seeds "
+        f"against the reference row (**{ref.model} / {ref.recipe}{' ' + ref.label if ref.label else ''}**"
+        ", best validation accuracy); p < 0.05 = the difference is real on this test set. hflip-TTA: mean of the "
+        "softmax of the image and its mirror" + _ten_crop_note(rows) + ". img/s: training (median over seeds); "
+        "latency: batch 1, median ms "
+        "(records with latency_ms_batch1_by_precision: the faster of the run precision and fp32).",
+        "",
+        "| # | model | recipe | test acc | ±95% CI | macro-F1 | seeds | p vs ref | val acc | hflip-TTA acc | "
+        "params | MMACs | train img/s | test img/s | latency ms | epochs run / budget |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, r in enumerate(rows, 1):
+        ref_mark = " (ref)" if r is ref else ""
+        lines.append(
+            f"| {i} | {r.name}{' †' if r.pretrained else ''}{ref_mark} | {r.recipe} | "
+            f"{pm(r.test_acc, r.test_acc_std)} | "
+            f"{fmt(r.test_acc_ci95 and 100 * r.test_acc_ci95, '.2f')} | {pm(r.test_f1, r.test_f1_std)} | "
+            f"{r.n} | {format_p(r.p_vs_ref)} | {100 * r.val_acc:.2f} | {100 * r.tta_hflip_acc:.2f} | "
+            f"{r.params / 1e6:.2f}M | {fmt(r.macs and r.macs / 1e6, ',.1f')} | {r.train_ips:,.0f} | "
+            f"{r.test_ips:,.0f} | {r.latency_ms:.2f} | {r.epochs_run:.1f} / {r.epoch_budget} |")
+    if any(r.pretrained for r in rows):
+        lines += ["", "† started from pretrained weights."]
+    ens = ensemble(ref)
+    if ens:
+        lines += ["", f"**Ensemble** of the reference row's {ens['n']} seeds (softmax average): "
+                  f"test accuracy {100 * ens['accuracy']:.2f}%, macro-F1 {100 * ens['macro_f1']:.2f}%."]
+    return lines
+
+
+def _ten_crop_note(rows: list[Row]) -> str:
+    """Said only where a row in the table scores with its own crop-averaging protocol."""
+    native = sorted({r.model for r in rows if _crop_averaging(r.model)
+                     and any(x.model.eval_protocol == "native" for x in r.records)})
+    return (f" ({', '.join(native)}: its own protocol already averages its test crops, so its test column is "
+            "multi-crop TTA)") if native else ""
+
+
+def _crop_averaging(model: str) -> bool:
+    from fer_bench.models import create_model
+    try:
+        return getattr(create_model(model), "eval_crops", 1) > 1
+    except FerBenchError:
+        return False
+
+
+def row_plots(row: Row, out: Path, stem: str) -> tuple[str, ...]:
+    classes = row.records[0].classes
+    name = f"{row.model} ({row.recipe})"
+    conf_png = f"confusion_{stem}.png"
+    confusion_png(row.confusion, classes, f"{name}\nPrivateTest, {row.n} seed(s) summed, row-normalised",
+                  out / conf_png)
+    pngs = [conf_png]
+    if row.natural:
+        nat_png = f"confusion_natural_{stem}.png"
+        confusion_png(row.natural.confusion, classes, f"{name}\nnatural set, {row.natural.n} seed(s) "
+                      "summed, row-normalised", out / nat_png)
+        pngs.append(nat_png)
+    curves = f"curves_{stem}.png"
+    curves_png({x.seed: x.curves for x in row.records}, name, out / curves)
+    return (*pngs, curves)
+
+
+def failed_section(failed: list[FailedRecord]) -> list[str]:
+    if not failed:
+        return []
+    return ["## Failed cells", "", "| cell | reason |", "|---|---|",
+            *[f"| {f.run_id} | {f.reason.replace('|', '/')} |" for f in failed], ""]
+
+
+def provenance(rows: list[Row]) -> list[str]:
+    lines = ["## Where each number comes from", "",
+             "Each row aggregates the records `runs/<model>__<recipe>__...__s<seed>.json`; every record holds "
+             "its command, config, data, environment and the per-image test predictions used above. "
+             "`runs.csv` has one row per finished record; its columns: "
+             + "; ".join(f"`{k}` {v}" for k, v in TIDY_COLUMNS.items())
+             + "; then `sweep_<key>` for each parameter of a sweep's grid point.", ""]
+    for r in rows:
+        lines.append(f"- {r.model} / {r.recipe}{' ' + r.label if r.label else ''}: "
+                     + ", ".join(f"`{x.run_id}.json`" for x in r.records))
+    return lines

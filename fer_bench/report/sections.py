@@ -1,0 +1,135 @@
+"""Leaderboard sections computed from the per-image predictions and the other test sets: result
+validity (leak-free and label-noise columns), the natural photos, other face sets, own protocols."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from statistics import mean
+
+import numpy as np
+
+from fer_bench.errors import FerBenchError
+from fer_bench.report.rows import Row, pm
+from fer_bench.stats import mean_std_ci
+
+
+def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
+    """The same per-image predictions scored (a) on the PrivateTest images that never occur in Training
+    and (b) against the FER+ crowd labels, from `fer-bench data report`'s split_annotations.json."""
+    if not annotations_path.is_file():
+        return []
+    ann = json.loads(annotations_path.read_text())
+    test = ann["test"]
+    dup = np.array(test["train_duplicate"])
+    fp = np.array(test["ferplus_label"]) if "ferplus_label" in test else None
+    title = ["", "## Result validity: leak-free and label-noise columns", ""]
+    out = [*title,
+           f"From the same per-image PrivateTest predictions. **Leak-free**: PrivateTest has {int(dup.sum())} images "
+           f"whose pixels also occur in Training (`results/data-report`); the column scores the other "
+           f"{int((~dup).sum())}. The validation split used for selection (PublicTest) holds "
+           f"{sum(ann['val']['train_duplicate'])} such images of {ann['val']['n']}."]
+    if fp is not None:
+        keep = fp >= 0
+        out[-1] += (f" **FER+ labels**: the {int(keep.sum())} PrivateTest images FER+ keeps ({ann['ferplus']}), "
+                    "scored against the original FER-2013 labels and against the FER+ labels; the gap is the share "
+                    "of images where the crowd agrees with the model rather than with the original label.")
+    out += ["", "| model | recipe | seeds | PrivateTest acc | without train duplicates | on FER+-kept images: "
+            "FER-2013 labels | same images: FER+ labels | FER+ minus FER-2013 (points) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    skipped = []
+    for r in rows:
+        recs = [x for x in r.records if len(x.test_labels) == test["n"]
+                and x.classes[:len(ann["classes"])] == ann["classes"]]
+        if len(recs) != r.n:
+            skipped.append(r.name)
+            continue
+        preds = [np.array(x.test_predictions) for x in recs]
+        labels = np.array(recs[0].test_labels)
+        leak_free = mean(float((p[~dup] == labels[~dup]).mean()) for p in preds)
+        cells = [f"{100 * leak_free:.2f}"]
+        if fp is not None:
+            orig = mean(float((p[keep] == labels[keep]).mean()) for p in preds)
+            crowd = mean(float((p[keep] == fp[keep]).mean()) for p in preds)
+            cells += [f"{100 * orig:.2f}", f"{100 * crowd:.2f}", f"{100 * (crowd - orig):+.2f}"]
+        else:
+            cells += ["–", "–", "–"]
+        out.append(f"| {r.name} | {r.recipe} | {r.n} | {100 * r.test_acc:.2f} | " + " | ".join(cells) + " |")
+    if len(skipped) == len(rows):
+        return [*title, "No row of this leaderboard was tested on the full FER-2013 PrivateTest with its original "
+                "labels (a limit, blank images dropped, or FER+ labels), so neither column applies."]
+    if skipped:
+        out += ["", f"Not scored here (their test images are another subset or another label set: a limit, blank "
+                f"images dropped, or FER+ labels): {', '.join(skipped)}."]
+    return out
+
+
+def native_protocols(rows: list[Row]) -> list[str]:
+    """A model's own evaluation protocol (ten-crop) under a single-view recipe: reported, never ranked."""
+    out = []
+    for r in rows:
+        nat = [x.metrics.test_native for x in r.records if x.metrics.test_native is not None]
+        if nat:
+            m, s, _ = mean_std_ci([n.accuracy for n in nat])
+            out.append(f"- {r.model} with its own protocol ({nat[0].extra['protocol']}): {pm(m, s)}% PrivateTest "
+                       f"over {len(nat)} seed(s), against {pm(r.test_acc, r.test_acc_std)}% single view.")
+    return ["", "Own evaluation protocols (an extra column, never the ranking number):", "", *out] if out else []
+
+
+def natural_section(rows: list[Row]) -> list[str]:
+    nat = [r for r in rows if r.natural]
+    if not nat:
+        return []
+    classes = list(nat[0].natural.recall)
+    out = ["", "## Natural photos (cross-dataset test)", "",
+           f"The selected checkpoint of every run, tested on the natural-expression set ({nat[0].natural.images} "
+           "face crops built by `fer-bench natural build` from ordinary photos; never trained or selected on). "
+           "Accuracy and macro-F1 in %, mean over seeds; per class: recognition rate (recall), as in seed 002's "
+           "Table III.", "",
+           "| model | recipe | natural acc | natural macro-F1 | PrivateTest acc | "
+           + " | ".join(classes) + " |", "|---|---|---:|---:|---:|" + "---:|" * len(classes)]
+    for r in sorted(nat, key=lambda r: -r.natural.acc):
+        out.append(f"| {r.name} | {r.recipe} | {pm(r.natural.acc, r.natural.acc_std)} | "
+                   f"{100 * r.natural.f1:.2f} | {100 * r.test_acc:.2f} | "
+                   + " | ".join(f"{100 * r.natural.recall[c]:.1f}" for c in classes) + " |")
+    return out
+
+
+def external_section(rows: list[Row], eval_dir: Path) -> list[str]:
+    """Cross-dataset columns: the suite's external sets (eval records written by the runner or by
+    `fer-bench eval --results`), mean ± sd over the seeds that have one."""
+    by_run: dict[str, dict[str, dict]] = defaultdict(dict)
+    for p in sorted(eval_dir.glob("*.json")) if eval_dir.is_dir() else []:
+        try:
+            ev = json.loads(p.read_text())
+            by_run[ev["model"]["run_id"]][ev["set"]["name"]] = ev
+        except (ValueError, KeyError, TypeError):
+            raise FerBenchError(f"{p}: not a valid eval record") from None
+    sets = sorted({name for evs in by_run.values() for name in evs})
+    if not sets:
+        return []
+    out = ["", "## Other face sets (cross-dataset)", "",
+           "Each run's kept model scored by `fer-bench eval` on face sets it never saw. Accuracy in %, mean ± sd "
+           "over the seeds scored (n); macro-F1 over the classes the set has; baseline = always guessing the "
+           "set's most frequent class. Faces of a class the model cannot predict are not scored.", ""]
+    for name in sets:
+        evs = [e for e in (by_run.get(x.run_id, {}).get(name) for r in rows for x in r.records) if e]
+        first = evs[0]
+        skipped = ", ".join(f"{n} {why}" for why, n in first["set"]["skipped"].items()) or "none"
+        base = first["metrics"]["majority_baseline"]
+        out += [f"**{name}**: {first['set']['scored']} faces scored of {first['set']['photos']} images "
+                f"(not scored: {skipped}); {first['set']['preprocessing']}; majority baseline "
+                f"{100 * base['accuracy']:.2f}% ({base['class']}).", "",
+                "| model | recipe | acc | macro-F1 | n | PrivateTest acc |", "|---|---|---:|---:|---:|---:|"]
+        scored = []
+        for r in rows:
+            e = [by_run[x.run_id][name] for x in r.records if name in by_run.get(x.run_id, {})]
+            if e:
+                scored.append((mean_std_ci([v["metrics"]["accuracy"] for v in e]), r, e))
+        for (acc, sd, _), r, e in sorted(scored, key=lambda t: -t[0][0]):
+            f1 = mean(v["metrics"]["macro_f1"] for v in e)
+            out.append(f"| {r.name} | {r.recipe} | {pm(acc, sd)} | {100 * f1:.2f} | {len(e)} | "
+                       f"{100 * r.test_acc:.2f} |")
+        out.append("")
+    return out

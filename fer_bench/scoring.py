@@ -1,0 +1,116 @@
+"""Scoring a fitted model beyond its validate/test pass: the natural photos, a crop-averaging model's
+own protocol, batch-1 latency, and the model view its MACs are counted in."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+
+from fer_bench.data.datamodule import FERDataModule
+from fer_bench.data.load import LoadOptions
+from fer_bench.io import write_json
+from fer_bench.metrics import make_metrics, metrics_to_json, summary_metrics
+from fer_bench.models import create_model
+from fer_bench.module import FERClassifier
+from fer_bench.record import RunRecord, SplitMetrics, read_record
+from fer_bench.runinfo import portable_paths
+from fer_bench.runlog import quiet_lightning
+
+
+def eval_view_model(name: str, num_classes: int, protocol: str) -> torch.nn.Module:
+    """A fresh model in the evaluation view its MACs are counted in (one crop under "single")."""
+    model = create_model(name, num_classes=num_classes)
+    if protocol == "single" and hasattr(model, "eval_crops"):
+        model.eval_crops = 1
+    return model
+
+
+def native_protocol_metrics(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,
+                            protocol: str) -> dict | None:
+    """Under the "single" protocol, a crop-averaging model (Khaireddin's ten-crop) is also scored
+    with its own protocol: an extra, labelled column, never the ranking number. None otherwise."""
+    model = module.model
+    if protocol != "single" or not hasattr(model, "eval_crops"):
+        return None
+    model.eval_crops = type(model).eval_crops
+    was_training = module.training
+    module.eval()
+    probs = []
+    with torch.no_grad(), trainer.precision_plugin.forward_context():
+        for images, labels in dm.test_dataloader():
+            x, _ = dm.prepare((images.to(module.device), labels.to(module.device)), train=False)
+            probs.append(module(x).float().softmax(1).cpu())
+    module.train(was_training)
+    model.eval_crops = 1
+    res = summary_metrics(torch.cat(probs), dm.parts["test"][1], dm.num_classes)
+    return {"protocol": f"{type(model).eval_crops}-crop", **res}
+
+
+def evaluate_natural(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,
+                     ckpt_path: str | None) -> dict | None:
+    """The selected checkpoint on the natural set (an extra test set), or None without one."""
+    if "natural" not in dm.parts:
+        return None
+    out = trainer.predict(module, datamodule=dm, ckpt_path=ckpt_path)
+    probs = torch.cat([p for p, _ in out])
+    labels = torch.cat([y for _, y in out])
+    metrics = make_metrics(dm.num_classes)
+    metrics.update(probs, labels)
+    res = metrics_to_json(metrics.compute(), dm.classes)
+    res["source"] = portable_paths(str(dm.natural_path))
+    return res
+
+
+def add_natural_to_record(record_path: Path, ckpt: Path, natural: str, data: str) -> RunRecord:
+    """Evaluate a finished run's kept checkpoint on a natural set and add the numbers to its
+    record (for records made before the natural set existed)."""
+    quiet_lightning()
+    rec = read_record(record_path)
+    cfg = rec.config
+    module = FERClassifier.load_from_checkpoint(str(ckpt), map_location="cpu")
+    dm = FERDataModule(data, load=LoadOptions(**rec.data.options), limit_train=cfg.get("limit_train"),
+                       limit_eval=cfg.get("limit_eval"), seed=cfg["seed"],
+                       channels_last=cfg.get("channels_last", False), natural=natural)
+    dm.setup()
+    trainer = L.Trainer(precision=cfg["precision"], accelerator="auto", devices=1, logger=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    rec.metrics.natural = SplitMetrics.decode({**evaluate_natural(trainer, module, dm, None),
+                                               "added_later_from": str(ckpt)})
+    write_json(record_path, rec.encode())
+    return rec
+
+
+def inference_latency(model: torch.nn.Module, precision: str, channels_last: bool,
+                      repeats: int = 50) -> dict[str, float]:
+    """Median milliseconds for one 48x48 image, eval mode, in the run's precision and in fp32.
+    At batch 1, autocast's casts can cost more than bf16 saves (benchmarks/perf/evaluation.py):
+    single-image inference should use whichever is faster, so both are recorded.
+
+    The median of single calls, not torch.utils.benchmark: its Timer reports the mean of blocks of calls,
+    which takes in every preemption; beside a running suite it read lenet5 at 1.3-2.9 ms where single
+    calls read 0.6-0.8 ms (2026-12-02, 2-core AMD EPYC)."""
+    device = next(model.parameters()).device
+    x = torch.rand(1, 1, 48, 48, device=device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    model.eval()
+    out = {}
+    for prec in dict.fromkeys([precision, "32-true"]):
+        dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(prec)
+        times = []
+        with torch.no_grad(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            for i in range(repeats + 5):
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t = time.perf_counter()
+                model(x)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                if i >= 5:  # warm-up: first calls build kernels
+                    times.append(time.perf_counter() - t)
+        out[prec] = round(float(np.median(times)) * 1000, 3)
+    return out

@@ -1,0 +1,108 @@
+"""The extra tables a suite asks its leaderboard for, parsed when the suite loads: a typo in a table
+fails before hours of training, not after."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import MISSING, dataclass, field, fields
+
+from fer_bench.errors import FerBenchError
+
+
+@dataclass(frozen=True)
+class ArenaTable:
+    """The arena headline: compact table with costs, accuracy-vs-cost plot, the two answering sentences."""
+
+    seeds: int = 3
+    arena: bool = True
+
+
+@dataclass(frozen=True)
+class TargetTable:
+    """Is a stated target met? Mean PrivateTest accuracy over at least `seeds` seeds, each trained within
+    `minutes`."""
+
+    recipe: str
+    accuracy: float
+    minutes: float
+    seeds: int
+    model: str | None = None
+    title: str = "Target"
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """This suite's reference row against every row of another suite, McNemar p on matched seeds."""
+
+    suite: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class SweepTable:
+    """A pivot of one model's grid (rows x cols) by validation accuracy, plus a heatmap; `paper` is the grid
+    point the paper reports as its best."""
+
+    model: str
+    rows: str
+    cols: str
+    title: str | None = None
+    paper: dict = field(default_factory=dict)
+
+
+TableSpec = ArenaTable | TargetTable | ComparisonTable | SweepTable
+
+
+def _kind(spec: dict) -> type:
+    if spec.get("arena"):
+        return ArenaTable
+    if "suite" in spec:
+        return ComparisonTable
+    if "accuracy" in spec:
+        return TargetTable
+    return SweepTable
+
+
+def parse_tables(raw: dict | None, where: str = "tables") -> dict[str, TableSpec]:
+    """{name: mapping} from a suite file -> {name: typed spec}; unknown or missing keys are one error line."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise FerBenchError(f"{where}: expected a mapping of table names to their settings")
+    out: dict[str, TableSpec] = {}
+    for name, spec in raw.items():
+        if isinstance(spec, TableSpec):
+            out[name] = spec
+            continue
+        w = f"{where}: {name}"
+        if not isinstance(spec, dict):
+            raise FerBenchError(f"{w}: expected a mapping, e.g. {{model: bodapati_cnn, rows: optimizer, cols: lr}}")
+        cls = _kind(spec)
+        allowed = [f.name for f in fields(cls)]
+        for k in spec:
+            if k not in allowed:
+                near = difflib.get_close_matches(str(k), allowed, n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else f" (a {cls.__name__} takes: {', '.join(allowed)})"
+                raise FerBenchError(f"{w}: unknown key {k!r}{hint}")
+        missing = [f.name for f in fields(cls)
+                   if f.name not in spec and f.default is MISSING and f.default_factory is MISSING]
+        if missing:
+            raise FerBenchError(f"{w}: a {cls.__name__} needs {', '.join(missing)}")
+        try:
+            out[name] = cls(**spec)
+        except TypeError as e:
+            raise FerBenchError(f"{w}: {e}") from None
+        _check_values(w, out[name])
+    return out
+
+
+def _check_values(where: str, spec: TableSpec) -> None:
+    if isinstance(spec, TargetTable):
+        if not 0 < float(spec.accuracy) <= 1:
+            raise FerBenchError(f"{where}: accuracy = {spec.accuracy!r} must be a fraction in (0, 1], e.g. 0.70")
+        if float(spec.minutes) <= 0 or int(spec.seeds) < 1:
+            raise FerBenchError(f"{where}: minutes and seeds must be positive")
+    if isinstance(spec, ArenaTable) and int(spec.seeds) < 1:
+        raise FerBenchError(f"{where}: seeds must be positive")
+    if isinstance(spec, SweepTable) and not isinstance(spec.paper, dict):
+        raise FerBenchError(f"{where}: paper must map grid keys to values, e.g. {{optimizer: amsgrad, lr: 0.01}}")
