@@ -15,8 +15,9 @@ from fer_bench.data.fer2013 import default_data_path
 from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.io import write_json
+from fer_bench.overrides import Overrides
 from fer_bench.record import RunRecord, read_record
-from fer_bench.runinfo import environment
+from fer_bench.runinfo import environment, hardware_label
 from fer_bench.scoring import add_natural_to_record
 from fer_bench.suite import Cell, Suite
 from fer_bench.train import TrainConfig, failed_record, train
@@ -129,6 +130,8 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
                   f"{cell.key}", file=sys.stderr, flush=True)
             _run_cell(suite, cell, counts, data, load, results, out, use_wandb, precision, progress, devices,
                       keep_checkpoints, natural)
+            if suite.external:   # now, not only at the end: a suite stopped part-way keeps its cells' columns
+                eval_external(suite, [cell], results)
         finally:
             lock.unlink(missing_ok=True)
     if natural:
@@ -141,12 +144,10 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
 def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, load: LoadOptions, results: str, out: Path,
               use_wandb: bool, precision: str, progress: bool, devices: int, keep_checkpoints: bool,
               natural: str | None) -> None:
-    over = dict(cell.overrides)
     cfg = TrainConfig(
         model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=load,
         limit_train=suite.data.get("limit_train"), limit_eval=suite.data.get("limit_eval"),
-        epochs=over.get("epochs"), batch_size=over.get("batch_size"), lr=over.get("lr"),
-        optimizer=over.get("optimizer"), pretrained=over.get("pretrained"), precision=precision,
+        overrides=Overrides(**dict(cell.overrides)), precision=precision,
         out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
         progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
         wandb={"save_dir": str(out), "group": cell.model, "job_type": cell.recipe,
@@ -228,7 +229,7 @@ def _step_minutes(suite: Suite, results: str):
         ips = {m: v["train_images_per_second"] for m, v in perf["models"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return lambda cell: None
-    if perf.get("hardware") != environment()["hardware"]["cpu"]:
+    if perf.get("hardware") != hardware_label(environment()["hardware"]):
         return lambda cell: None
     images = suite.data.get("limit_train") or TRAIN_IMAGES
 

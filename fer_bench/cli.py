@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from fer_bench import commands
 from fer_bench.errors import FerBenchError
+from fer_bench.overrides import Overrides
 
 DATA_HELP = ("FER-2013: a folder with fer2013.csv[.gz] or train/ test/ image folders, or the CSV "
              "itself (default: $FER_BENCH_DATA, $DATA, data/fer2013, ../shared/data/fer2013)")
 
 
 def _add_load_options(p: argparse.ArgumentParser) -> None:
+    """Flags for LoadOptions: each flag's dest is the field's name (commands._load_options maps them)."""
     p.add_argument("--format", dest="fmt", choices=["auto", "csv", "folder"], default="auto",
                    help="which copy to read when the folder has both (default: auto = CSV)")
     p.add_argument("--labels", choices=["fer2013", "ferplus"], default="fer2013",
@@ -20,8 +22,10 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ferplus-mode", choices=["majority", "plurality"], default="majority",
                    help="FER+: majority = the FER+ reference protocol (single votes removed, then the top emotion "
                         "needs more than half of the remaining votes; default), plurality = top vote, ties dropped")
-    p.add_argument("--ferplus", metavar="CSV", help="FER+ votes file (default: fer2013new.csv beside the CSV)")
-    p.add_argument("--no-contempt", action="store_true", help="FER+: drop contempt rows instead of an 8th class")
+    p.add_argument("--ferplus", dest="ferplus_path", metavar="CSV",
+                   help="FER+ votes file (default: fer2013new.csv beside the CSV)")
+    p.add_argument("--no-contempt", dest="contempt", action="store_false",
+                   help="FER+: drop contempt rows instead of an 8th class")
     p.add_argument("--drop-blank", action="store_true", help="remove uniform (blank) images")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="image folders without a validation split: fraction of train held out (default 0.1)")
@@ -44,247 +48,6 @@ def _add_wandb_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wandb-entity", metavar="NAME", help="W&B entity, user or team (default: $WANDB_ENTITY)")
 
 
-def _apply_wandb_options(a: argparse.Namespace) -> None:
-    """The flags win over the environment; W&B itself and fer_bench.tracking read these variables."""
-    import os
-    if a.wandb_project:
-        os.environ["WANDB_PROJECT"] = a.wandb_project
-    if a.wandb_entity:
-        os.environ["WANDB_ENTITY"] = a.wandb_entity
-
-
-def _load_options(a: argparse.Namespace):
-    from fer_bench.data.load import LoadOptions
-    return LoadOptions(fmt=a.fmt, labels=a.labels, ferplus_path=a.ferplus, contempt=not a.no_contempt,
-                       ferplus_mode=a.ferplus_mode,
-                       drop_blank=a.drop_blank, val_fraction=a.val_fraction)
-
-
-def _natural_path(a: argparse.Namespace) -> str | None:
-    """--natural, else $FER_BENCH_NATURAL, else data/natural when built; 'none' turns it off."""
-    import os
-    p = a.natural or os.environ.get("FER_BENCH_NATURAL") or ("data/natural" if Path("data/natural").is_dir() else None)
-    return None if p in (None, "", "none") else p
-
-
-def _data_path(a: argparse.Namespace) -> Path:
-    from fer_bench.data.fer2013 import default_data_path
-    return Path(a.data) if a.data else default_data_path()
-
-
-def cmd_train(a: argparse.Namespace) -> int:
-    from fer_bench.io import check_writable, write_json
-    from fer_bench.module import DivergedError
-    from fer_bench.suite import check_numbers
-    from fer_bench.train import TrainConfig, failed_record, record_path, train
-    check_numbers("command line", {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr,
-                                   "limit_train": a.limit_train, "limit_eval": a.limit_eval})
-    check_writable(Path(a.out).parent if a.out else Path("results") / "runs", "record folder")
-    check_writable(a.workdir, "work folder")
-    _apply_wandb_options(a)
-    cfg = TrainConfig(
-        model=a.model, data=str(_data_path(a)), recipe=a.recipe, seed=a.seed, epochs=a.epochs,
-        batch_size=a.batch_size, lr=a.lr, optimizer=a.optimizer, precision=a.precision,
-        channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
-        load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
-        devices=a.devices, progress=not a.no_progress, pretrained=a.pretrained, natural=_natural_path(a),
-        observe_test=a.observe_test,
-        wandb={"save_dir": a.workdir, "group": a.model, "job_type": a.recipe or "paper", "tags": ["train"]}
-        if a.wandb else None,
-    )
-    try:
-        rec = train(cfg)
-    except DivergedError as e:
-        # As in a suite: a failed record names the reason, and the user gets one line, not a traceback.
-        out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{cfg.model.replace(':', '-')}__failed.json"
-        write_json(out, failed_record(cfg, e).encode())
-        print(f"fer-bench: {e}; failed record: {out}", file=sys.stderr)
-        return 1
-    m = rec.metrics
-    # Percent, and 1-based epochs, as in the leaderboards (records keep fractions and Lightning's 0-based epoch).
-    sel = rec.selection
-    best = "–" if sel.best_epoch is None else sel.best_epoch + 1
-    print(f"{rec.run_id}: val acc {m.val.accuracy:.2%}  test acc {m.test.accuracy:.2%}  "
-          f"test macro-F1 {m.test.macro_f1:.2%}  "
-          f"(best epoch {best} of {sel.epochs_run}, {rec.timing.wall_seconds:.0f} s)")
-    if m.natural is not None:
-        print(f"natural set: acc {m.natural.accuracy:.2%}  macro-F1 {m.natural.macro_f1:.2%} "
-              f"({m.natural.n} photos)")
-    print(f"record: {record_path(cfg, rec.run_id)}")
-    return 0
-
-
-def cmd_trained(folder: str) -> int:
-    """The kept models (weights + card.json) under `folder`, best test accuracy first."""
-    import json
-    cards = []
-    for path in sorted(Path(folder).rglob("card.json")):
-        try:
-            card = json.loads(path.read_text())
-            cards.append((card["test"]["accuracy"], card, path.parent))
-        except (OSError, ValueError, KeyError, TypeError):
-            print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
-    if not cards:
-        raise FerBenchError(f"{folder}: no kept models (folders with model.safetensors + card.json)")
-    print(f"{'test acc':>8}  {'val acc':>7}  {'architecture':<20} {'recipe':<20} folder")
-    for acc, card, where in sorted(cards, key=lambda c: -c[0]):
-        print(f"{100 * acc:7.2f}%  {100 * card['val']['accuracy']:6.2f}%  {card['architecture']:<20} "
-              f"{card['recipe']:<20} {where}")
-    return 0
-
-
-def cmd_models(a: argparse.Namespace) -> int:
-    from fer_bench.models import count_macs, count_params, create_model, get_card, list_models
-    if a.trained is not None:
-        return cmd_trained(a.trained)
-    rows = []
-    for name in list_models() + [f"timm:{t}" for t in a.timm]:
-        card = get_card(name)
-        model = create_model(name)
-        claim = next((c for c in card.claims if c.metric == "accuracy"), None)
-        rows.append((name, card.citation, f"{count_params(model):,}", f"{count_macs(model) / 1e6:,.1f}M",
-                     card.recipe, f"{claim.value:.2%} ({claim.split})" if claim else "-"))
-    head = ("model", "paper", "params", "MACs@48", "recipe", "claimed accuracy")
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    for r in [head, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
-    print("\nAny timm model trains as timm:<name> (e.g. timm:resnet18); `fer-bench models --timm NAME` adds rows.")
-    return 0
-
-
-def cmd_bench(a: argparse.Namespace) -> int:
-    from fer_bench.bench import run_suite, suite_dir
-    from fer_bench.io import check_writable
-    from fer_bench.record import load_records
-    from fer_bench.report import write_leaderboard
-    from fer_bench.suite import load_suite
-    suite = load_suite(a.suite)
-    if a.dry_run:
-        from fer_bench.bench import dry_run
-        print(dry_run(suite, a.results, a.shard, a.only))
-        return 0
-    check_writable(suite_dir(suite, a.results))
-    _apply_wandb_options(a)
-    counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
-                       use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
-                       progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints,
-                       natural=_natural_path(a), only=a.only)
-    print(f"[{suite.name}] finished {counts['finished']}, failed {counts['failed']}, "
-          f"already recorded {counts['already_done']} of {counts['cells']} cells", file=sys.stderr)
-    if not load_records(suite_dir(suite, a.results) / "runs")[0]:
-        # Every cell failed (or none ran): their records say why; no leaderboard to write.
-        print(f"[{suite.name}] no finished record yet: no leaderboard written "
-              f"(failed cells' errors are in {suite_dir(suite, a.results) / 'runs'})", file=sys.stderr)
-        return 1
-    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)
-    print(f"leaderboard: {md}")
-    return 0 if counts["failed"] == 0 else 1
-
-
-def cmd_leaderboard(a: argparse.Namespace) -> int:
-    from fer_bench.bench import suite_dir
-    from fer_bench.io import check_writable
-    from fer_bench.report import write_leaderboard
-    from fer_bench.suite import load_suite
-    suite = load_suite(a.suite)
-    check_writable(suite_dir(suite, a.results))
-    print(f"leaderboard: {write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)}")
-    return 0
-
-
-def cmd_natural_build(a: argparse.Namespace) -> int:
-    from fer_bench.data.natural import build_natural, summary
-    rows = build_natural(Path(a.src), Path(a.out), detector=a.detector)
-    print(summary(rows))
-    print(f"crops: {a.out}/<class>/*.png; manifest: {a.out}/manifest.csv")
-    return 0
-
-
-def cmd_recipes(a: argparse.Namespace) -> int:
-    from fer_bench.recipes import RECIPES
-    for r in sorted(RECIPES.values(), key=lambda r: r.name):
-        sched = r.schedule["name"] if r.schedule else "constant"
-        es = r.early_stopping
-        es = f"early stop {es['monitor']}/{es['patience']}" if es else "no early stop"
-        print(f"{r.name}: {r.optimizer} lr {r.lr:g}, batch {r.batch_size}, {r.epochs} epochs, {sched} LR, {es}, "
-              f"select on {r.checkpoint_monitor}")
-        print(f"    from: {r.source}")
-        for note in r.interpretation:
-            print(f"    interpretation: {note}")
-    return 0
-
-
-def cmd_eval(a: argparse.Namespace) -> int:
-    from fer_bench.evaluate import eval_record_path, evaluate, format_eval
-    from fer_bench.faceset import read_face_set
-    from fer_bench.io import check_writable, write_json
-    from fer_bench.trained import load_trained
-    if a.out and len(a.on) > 1:
-        raise FerBenchError("--out names one file: give one --on set, or use --results")
-    tm = load_trained(a.model)
-    check_writable(Path(a.out).parent if a.out else Path(a.results) / "eval", "eval record folder")
-    for n, where in enumerate(a.on):
-        print(f"[eval] reading {where} ...", file=sys.stderr, flush=True)
-        faces = read_face_set(where, faces=a.faces, label_from_name=a.label_from_name, split=a.split,
-                              detector=a.detector)
-        if a.name:
-            faces.name = a.name
-        rec = evaluate(tm, faces, precision=a.precision)
-        out = Path(a.out) if a.out else eval_record_path(Path(a.results), rec)
-        write_json(out, rec)
-        print(("\n" if n else "") + format_eval(rec) + f"\nrecord: {out}")
-    return 0
-
-
-def cmd_predict(a: argparse.Namespace) -> int:
-    import json
-
-    from fer_bench.io import check_writable
-    from fer_bench.predict import annotate, frame_json, frame_text, list_inputs, predict_files
-    from fer_bench.suite import check_numbers
-    from fer_bench.trained import load_trained
-    check_numbers("command line", {"every": a.every})
-    tm = load_trained(a.model)
-    paths = list_inputs(a.inputs)
-    if a.annotate:
-        check_writable(a.annotate, "--annotate folder")
-    failed = 0
-    for item in predict_files(tm, paths, every=a.every, detector=a.detector):
-        if isinstance(item, FerBenchError):
-            failed += 1
-            print(f"fer-bench: {item}", file=sys.stderr, flush=True)
-            continue
-        print(json.dumps(frame_json(item)) if a.json else frame_text(item), flush=True)
-        if a.annotate and item.faces:
-            annotate(item, Path(a.annotate))
-    if failed:
-        print(f"fer-bench: {failed} of {len(paths)} files could not be read", file=sys.stderr)
-    return 1 if failed else 0
-
-
-def cmd_export(a: argparse.Namespace) -> int:
-    from fer_bench.export import export_onnx, privatetest_images
-    from fer_bench.io import check_writable
-    from fer_bench.trained import load_trained
-    tm = load_trained(a.model)
-    out = Path(a.out) if a.out else tm.folder / "model.onnx"
-    check_writable(out.parent, "output folder")
-    images = privatetest_images(_data_path(a))
-    res = export_onnx(tm, out, images)
-    print(f"{out}: ONNX, {res['bytes'] / 1e6:.1f} MB; parity with PyTorch fp32 on {res['parity_images']} "
-          f"PrivateTest images: max |d softmax| = {res['max_abs_softmax_delta']:.1e}")
-    return 0
-
-
-def cmd_data_report(a: argparse.Namespace) -> int:
-    from fer_bench.data.load import load_dataset
-    from fer_bench.data.report import write_report
-    data = load_dataset(_data_path(a), _load_options(a))
-    out = write_report(data, Path(a.out))
-    print(f"report: {out}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fer-bench",
@@ -304,15 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "evaluate it once on PrivateTest, write a JSON run record.")
     t.add_argument("--model", required=True, help="registered model name (see `fer-bench models`)")
     t.add_argument("--recipe", help="training recipe (default: the model's paper recipe; `fer-bench recipes`)")
-    t.add_argument("--pretrained", metavar="PATH", nargs="?", const=True,
-                   help="timm-backed models: load weights from PATH, or (no PATH) the local timm/HF cache")
+    Overrides.add_arguments(t)   # --epochs --batch-size --lr --optimizer --pretrained: the suites' override keys
     t.add_argument("--data", help=DATA_HELP)
-    t.add_argument("--epochs", type=int, help="epoch budget (default: the recipe's)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    t.add_argument("--batch-size", type=int, help="override the recipe's batch size")
-    t.add_argument("--lr", type=float, help="override the recipe's learning rate")
-    t.add_argument("--optimizer", choices=["sgd", "adam", "amsgrad", "adamw", "rmsprop"],
-                   help="override the recipe's optimiser")
     t.add_argument("--precision", default="auto",
                    help="auto (bf16-mixed on a bf16 CPU, 16-mixed on CUDA), 32-true, bf16-mixed, 16-mixed")
     t.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")
@@ -331,14 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_wandb_options(t)
     _add_run_options(t)
     _add_load_options(t)
-    t.set_defaults(func=cmd_train)
+    t.set_defaults(func=commands.cmd_train)
 
     m = sub.add_parser("models", help="list registered models",
                        description="List every registered model with its paper, size and claims.")
     m.add_argument("--timm", nargs="*", default=[], metavar="NAME", help="also list these timm models")
     m.add_argument("--trained", nargs="?", const="results", metavar="DIR",
                    help="list the trained models kept under DIR (default results/) with their accuracy")
-    m.set_defaults(func=cmd_models)
+    m.set_defaults(func=commands.cmd_models)
 
     b = sub.add_parser("bench", help="run a benchmark suite (resumable) and write its leaderboard",
                        description="Run every (model, recipe, seed) cell of a suite that has no finished "
@@ -363,18 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(b)
     b.add_argument("--keep-checkpoints", action="store_true",
                    help="keep each finished cell's checkpoints (default: delete them once its record is written)")
-    b.set_defaults(func=cmd_bench)
+    b.set_defaults(func=commands.cmd_bench)
 
     lb = sub.add_parser("leaderboard", help="regenerate a suite's leaderboard from its run records",
                         description="Write results/<suite>/LEADERBOARD.md, leaderboard.csv and plots/ from "
                                     "the run records alone.")
     lb.add_argument("suite", help="suite YAML or name")
     lb.add_argument("--results", default="results", help="results folder (default results/)")
-    lb.set_defaults(func=cmd_leaderboard)
+    lb.set_defaults(func=commands.cmd_leaderboard)
 
     rc = sub.add_parser("recipes", help="list training recipes",
                         description="List every training recipe: where it comes from and what is interpretation.")
-    rc.set_defaults(func=cmd_recipes)
+    rc.set_defaults(func=commands.cmd_recipes)
 
     nat = sub.add_parser("natural", help="build a natural-expression test set from ordinary photos",
                          description="Natural-expression test sets from ordinary photos.")
@@ -388,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(columns file,emotion)")
     nb.add_argument("out", help="output folder (replaced when the build succeeds)")
     _add_detector_option(nb)
-    nb.set_defaults(func=cmd_natural_build)
+    nb.set_defaults(func=commands.cmd_natural_build)
 
     e = sub.add_parser(
         "eval", help="score a trained model on any labelled face set",
@@ -417,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "(32-true, bf16-mixed, 16-mixed)")
     e.add_argument("--results", default="results", help="records go to RESULTS/eval/ (default results)")
     e.add_argument("--out", help="the eval record's path (one set only)")
-    e.set_defaults(func=cmd_eval)
+    e.set_defaults(func=commands.cmd_eval)
 
     pr = sub.add_parser(
         "predict", help="find and classify every face in photos, folders and videos",
@@ -435,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--annotate", metavar="OUT", help="write each photo with its boxes and labels to OUT/*.png")
     pr.add_argument("--every", type=int, default=10, metavar="N", help="videos: classify every N-th frame (10)")
     _add_detector_option(pr)
-    pr.set_defaults(func=cmd_predict)
+    pr.set_defaults(func=commands.cmd_predict)
 
     ex = sub.add_parser(
         "export", help="export a trained model to ONNX (checked against PyTorch)",
@@ -447,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", dest="fmt", choices=["onnx"], default="onnx", help="export format (onnx)")
     ex.add_argument("--out", help="output file (default: model.onnx in the model's folder)")
     ex.add_argument("--data", help="FER-2013 for the parity check's PrivateTest images. " + DATA_HELP)
-    ex.set_defaults(func=cmd_export)
+    ex.set_defaults(func=commands.cmd_export)
 
     d = sub.add_parser("data", help="dataset tools", description="Dataset tools.")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
@@ -458,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("data", nargs="?", help=DATA_HELP)
     r.add_argument("--out", default="results/data-report", help="output folder (default results/data-report)")
     _add_load_options(r)
-    r.set_defaults(func=cmd_data_report)
+    r.set_defaults(func=commands.cmd_data_report)
     return p
 
 

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from fer_bench.data.augment import to_float
-from fer_bench.data.natural import CONTRAST, DEFAULT_DETECTOR, DETECTORS
+from fer_bench.data.faces import DEFAULT_DETECTOR, DETECTORS
+from fer_bench.data.natural import CONTRAST
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path
 from fer_bench.trained import TrainedModel, predict_probs

@@ -17,16 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_bench.data.faces import DEFAULT_DETECTOR, DETECTORS, face_detector
 from fer_bench.data.fer2013 import CLASS_ALIASES, CLASSES, IMAGE_EXTENSIONS, IMAGE_SIZE, SPLITS, read_csv
-from fer_bench.data.natural import (
-    DEFAULT_DETECTOR,
-    DETECTORS,
-    crop_face,
-    face_detector,
-    list_photos,
-    load_natural,
-    read_gray,
-)
+from fer_bench.data.natural import crop_face, list_photos, load_natural, read_gray
 from fer_bench.errors import FerBenchError
 
 # FER+ and CK+ have an eighth class: a model trained with it can be scored on it.

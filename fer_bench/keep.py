@@ -33,12 +33,16 @@ def keep_model(module: FERClassifier, ckpt_path: str | None, out_dir: Path, reco
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.model.state_dict().items()}
     with atomic_path(weights) as tmp:
         save_file(tensors, str(tmp))
+    by_precision = record.timing.latency_ms_batch1_by_precision
     card = {
         "architecture": record.model.name, "classes": record.classes,
         "input": {"size": 48, "channels": 1, "scale": "pixel / 255", "face_crop": "fer-bench natural build",
                   "eval_protocol": record.model.eval_protocol},
         # What the record's numbers were computed in: `fer-bench eval` uses it to reproduce them exactly.
         "precision": record.precision, "channels_last": record.config["channels_last"],
+        # Single faces (`fer-bench predict`) run in whichever precision was faster at batch 1 for this
+        # model on the machine that trained it: bf16 autocast's casts can cost more than they save there.
+        "batch1_precision": min(by_precision, key=by_precision.get) if by_precision else "32-true",
         "run_id": record.run_id, "recipe": record.recipe["name"], "seed": record.seed,
         "val": {"accuracy": record.metrics.val.accuracy, "macro_f1": record.metrics.val.macro_f1},
         "test": {"accuracy": record.metrics.test.accuracy, "macro_f1": record.metrics.test.macro_f1},

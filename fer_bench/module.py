@@ -9,6 +9,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from fer_bench.metrics import make_metrics
 from fer_bench.models import create_model
+from fer_bench.recipes import Recipe
 
 
 class DivergedError(RuntimeError):
@@ -16,19 +17,22 @@ class DivergedError(RuntimeError):
 
 
 class FERClassifier(L.LightningModule):
-    """`recipe` is a Recipe.to_dict(): plain data, so checkpoints stay loadable."""
+    """A registered model trained by a Recipe. Checkpoints keep the recipe as plain data (Recipe.to_dict),
+    so they load without unpickling code; a dict given here (from a checkpoint) becomes a Recipe again."""
 
-    def __init__(self, model: str, recipe: dict, num_classes: int = 7,
+    def __init__(self, model: str, recipe: Recipe | dict, num_classes: int = 7,
                  class_weights: list[float] | None = None, channels_last: bool = False) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        recipe = Recipe.from_dict(recipe) if isinstance(recipe, dict) else recipe
+        self.save_hyperparameters({"model": model, "recipe": recipe.to_dict(), "num_classes": num_classes,
+                                   "class_weights": class_weights, "channels_last": channels_last})
         self.recipe = recipe
-        kw = {"pretrained": recipe["pretrained"]} if recipe.get("pretrained") else {}
+        kw = {"pretrained": recipe.pretrained} if recipe.pretrained else {}
         self.model = create_model(model, num_classes=num_classes, **kw)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         w = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
-        self.loss_fn = nn.CrossEntropyLoss(weight=w, label_smoothing=recipe.get("label_smoothing", 0.0))
+        self.loss_fn = nn.CrossEntropyLoss(weight=w, label_smoothing=recipe.label_smoothing)
         self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)  # no host sync
         self.val_metrics = make_metrics(num_classes)
         self.test_metrics = make_metrics(num_classes)
@@ -129,10 +133,10 @@ class FERClassifier(L.LightningModule):
         if not hasattr(self.model, "eval_crops"):
             return
         native = type(self.model).eval_crops
-        if self.recipe.get("eval_protocol", "native") == "single":
+        if self.recipe.eval_protocol == "single":
             self.model.eval_crops = 1
         else:
-            fast = self.recipe.get("fit_val_crops")
+            fast = self.recipe.fit_val_crops
             self.model.eval_crops = fast if fitting and fast else native
 
     def configure_optimizers(self):
@@ -149,8 +153,8 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": ps, "weight_decay": wd} for wd, ps in groups.items()]
 
 
-def build_optimizers(model: nn.Module, recipe: dict, total_steps: int | None = None):
-    name, lr, wd = recipe["optimizer"], recipe["lr"], recipe.get("weight_decay", 0.0)
+def build_optimizers(model: nn.Module, recipe: Recipe, total_steps: int | None = None):
+    name, lr, wd = recipe.optimizer, recipe.lr, recipe.weight_decay
     params = param_groups(model, wd)
     # Fused kernels exist for SGD/Adam/AdamW on CPU (torch >= 2.4) and CUDA: the optimiser step
     # alone is 2.7-4.5x faster than foreach here (benchmarks/perf/optimizer.py); within a whole
@@ -158,39 +162,36 @@ def build_optimizers(model: nn.Module, recipe: dict, total_steps: int | None = N
     device = next(model.parameters()).device.type
     fused = {"fused": True} if device in ("cpu", "cuda") else {}
     if name == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=recipe.get("momentum", 0.0),
-                              nesterov=recipe.get("nesterov", False), weight_decay=wd, **fused)
+        opt = torch.optim.SGD(params, lr=lr, momentum=recipe.momentum,
+                              nesterov=recipe.nesterov, weight_decay=wd, **fused)
     elif name in ("adam", "amsgrad"):
         opt = torch.optim.Adam(params, lr=lr, weight_decay=wd, amsgrad=name == "amsgrad", **fused)
     elif name == "adamw":
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd, **fused)
     elif name == "rmsprop":
-        opt = torch.optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=recipe.get("momentum", 0.0))
+        opt = torch.optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=recipe.momentum)
     else:
         raise ValueError(f"unknown optimizer {name!r}")
-    sched = recipe.get("schedule")
+    sched = recipe.schedule
     if not sched:
         return opt
-    kind = sched["name"]
+    kind = sched.name
     if kind == "exponential":
-        s = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=sched["gamma"])
+        s = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=sched.gamma)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "epoch"}}
     if kind == "plateau":
         s = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode=sched.get("mode", "min"), factor=sched["factor"], patience=sched["patience"],
-            min_lr=sched.get("min_lr", 0.0))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "monitor": sched["monitor"],
-                                                   "interval": "epoch"}}
+            opt, mode=sched.mode or "min", factor=sched.factor, patience=sched.patience, min_lr=sched.min_lr or 0.0)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "monitor": sched.monitor, "interval": "epoch"}}
     if kind == "cosine":
-        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe["epochs"],
-                                                       eta_min=sched.get("min_lr", 0.0))
+        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs, eta_min=sched.min_lr or 0.0)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "epoch"}}
     if kind == "onecycle":
         # Per-step warm-up then cosine annealing to ~0 (Smith & Topin 2019): the schedule that
         # gets furthest in a fixed, short budget; momentum cycling off (SGD keeps its own).
         s = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=lr, total_steps=int(total_steps), pct_start=sched.get("pct_start", 0.25),
-            div_factor=sched.get("div_factor", 25.0), final_div_factor=sched.get("final_div_factor", 1e4),
+            opt, max_lr=lr, total_steps=int(total_steps), pct_start=sched.pct_start or 0.25,
+            div_factor=sched.div_factor or 25.0, final_div_factor=sched.final_div_factor or 1e4,
             cycle_momentum=False)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "step"}}
     raise ValueError(f"unknown schedule {kind!r}")

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_bench.data.faces import DEFAULT_DETECTOR, face_detector
 from fer_bench.data.fer2013 import IMAGE_EXTENSIONS
-from fer_bench.data.natural import DEFAULT_DETECTOR, crop_face, face_detector, read_gray
+from fer_bench.data.natural import crop_face, read_gray
 from fer_bench.errors import FerBenchError
 from fer_bench.trained import TrainedModel, predict_probs
 
@@ -83,7 +84,8 @@ def classify_frame(tm: TrainedModel, frame: Frame, find_faces, top: int = 3) -> 
     if not boxes:
         return frame
     crops = torch.from_numpy(np.stack([crop_face(frame.gray, b) for b in boxes]))
-    probs = predict_probs(tm, crops, precision="32-true")
+    # A photo has a face or a few: batch-1 work, in the precision measured fastest for it (model card).
+    probs = predict_probs(tm, crops, precision=tm.card.get("batch1_precision", "32-true"))
     for box, p in zip(boxes, probs):
         order = p.argsort(descending=True)[:top].tolist()
         frame.faces.append({"box": dict(zip(("x", "y", "w", "h"), box)), "class": tm.classes[order[0]],

@@ -3,10 +3,12 @@ augmentation. The LightningModule reads a recipe; it knows nothing about papers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from fer_bench.data.augment import AugmentConfig
 from fer_bench.errors import FerBenchError
+from fer_bench.overrides import Overrides
+from fer_bench.schedules import EarlyStop, Schedule
 
 
 @dataclass(frozen=True)
@@ -19,8 +21,8 @@ class Recipe:
     momentum: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0      # coupled L2 on every parameter (torch's weight_decay)
-    schedule: dict | None = None   # {"name": "exponential", "gamma": g} | {"name": "plateau", ...}
-    early_stopping: dict | None = None  # {"monitor": "val/loss", "mode": "min", "patience": n}
+    schedule: Schedule | None = None       # a mapping is accepted too: {"name": "exponential", "gamma": g}
+    early_stopping: EarlyStop | None = None  # or {"monitor": "val/loss", "mode": "min", "patience": n}
     checkpoint_monitor: str = "val/acc"  # always a val/ metric: PrivateTest never selects
     checkpoint_mode: str = "max"
     class_weights: str | None = None     # None | "balanced"
@@ -40,11 +42,16 @@ class Recipe:
     interpretation: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        # Recipes are written (and stored in records and checkpoints) with plain mappings for their parts.
+        if isinstance(self.schedule, dict):
+            object.__setattr__(self, "schedule", Schedule(**self.schedule))
+        if isinstance(self.early_stopping, dict):
+            object.__setattr__(self, "early_stopping", EarlyStop(**self.early_stopping))
         monitors = [self.checkpoint_monitor]
         if self.early_stopping:
-            monitors.append(self.early_stopping["monitor"])
-        if self.schedule and "monitor" in self.schedule:
-            monitors.append(self.schedule["monitor"])
+            monitors.append(self.early_stopping.monitor)
+        if self.schedule and self.schedule.monitor:
+            monitors.append(self.schedule.monitor)
         if self.targets not in ("label", "votes"):
             raise ValueError(f"recipe {self.name}: targets {self.targets!r} is not label or votes")
         if self.eval_protocol not in ("native", "single"):
@@ -56,10 +63,22 @@ class Recipe:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["augment"] = self.augment.to_dict()
+        d["schedule"] = self.schedule.to_dict() if self.schedule else None
+        d["early_stopping"] = self.early_stopping.to_dict() if self.early_stopping else None
         return d
 
-    def with_overrides(self, **kw) -> Recipe:
-        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+    @classmethod
+    def from_dict(cls, d: dict) -> Recipe:
+        """The inverse of to_dict (checkpoints and records keep recipes as plain data)."""
+        known = {f.name for f in fields(cls)}
+        aug = dict(d.get("augment") or {})
+        if aug.get("brightness") is not None:
+            aug["brightness"] = tuple(aug["brightness"])
+        plain = {k: v for k, v in d.items() if k in known and k not in ("augment", "interpretation")}
+        return cls(**plain, augment=AugmentConfig(**aug), interpretation=tuple(d.get("interpretation", ())))
+
+    def with_overrides(self, overrides: Overrides) -> Recipe:
+        return replace(self, **overrides.set())
 
 
 RECIPES: dict[str, Recipe] = {}

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from fer_bench.errors import FerBenchError
+from fer_bench.runinfo import hardware_label
 
 RECORD_SCHEMA = 2
 
@@ -146,7 +147,8 @@ class RunRecord:
 
     @property
     def hardware(self) -> str:
-        return self.environment["hardware"]["cpu"]
+        """The CPU (and its bf16 capability) that measured this run's costs."""
+        return hardware_label(self.environment["hardware"])
 
     @property
     def precision(self) -> str:

@@ -20,6 +20,12 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def hardware_label(hw: dict) -> str:
+    """The CPU as costs are compared: its model name and whether it computes bf16 natively. The name alone
+    does not tell two machines apart ('AMD EPYC' has been an AVX2-only and an AVX512-BF16 machine here)."""
+    return hw["cpu"] + (" + AVX512-BF16" if hw.get("bf16_cpu") else "")
+
+
 def resolve_precision(precision: str, accelerator: str) -> str:
     if precision != "auto":
         return precision

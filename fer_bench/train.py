@@ -24,6 +24,7 @@ from fer_bench.keep import checkpoint_readable, keep_model
 from fer_bench.metrics import metrics_to_json, summary_metrics
 from fer_bench.models import count_macs, count_params, get_card
 from fer_bench.module import FERClassifier
+from fer_bench.overrides import Overrides
 from fer_bench.recipes import Recipe, get_recipe
 from fer_bench.record import (
     DataInfo,
@@ -48,11 +49,7 @@ class TrainConfig:
     data: str = field(default_factory=lambda: str(default_data_path()))
     recipe: str | None = None          # default: the model's paper recipe
     seed: int = 0
-    epochs: int | None = None          # override the recipe's budget
-    batch_size: int | None = None
-    lr: float | None = None
-    optimizer: str | None = None       # override the recipe's (e.g. seed 001's optimiser sweep)
-    pretrained: bool | str | None = None  # override the recipe's (timm-backed models)
+    overrides: Overrides = field(default_factory=Overrides)   # epochs, batch size, lr, optimiser, weights
     precision: str = "auto"            # auto = bf16-mixed on a bf16 CPU, 16-mixed on CUDA
     channels_last: bool = True
     limit_train: int | None = None     # stratified subset of the training split
@@ -109,9 +106,7 @@ class Fitted:
 
 def build(cfg: TrainConfig) -> Run:
     card = get_card(cfg.model)
-    recipe = get_recipe(cfg.recipe or card.recipe).with_overrides(
-        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
-        pretrained=cfg.pretrained)
+    recipe = get_recipe(cfg.recipe or card.recipe).with_overrides(cfg.overrides)
     run_id = cfg.run_id or make_run_id(cfg, recipe.name)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     load = cfg.load
@@ -123,7 +118,7 @@ def build(cfg: TrainConfig) -> Run:
                        natural=cfg.natural, vote_targets=recipe.targets == "votes")
     dm.setup()
     weights = dm.class_weights(recipe.class_weights)
-    module = FERClassifier(cfg.model, recipe.to_dict(), num_classes=dm.num_classes,
+    module = FERClassifier(cfg.model, recipe, num_classes=dm.num_classes,
                            class_weights=weights.tolist() if weights is not None else None,
                            channels_last=cfg.channels_last)
     ckpt_dir = Path(cfg.workdir) / "checkpoints" / run_id
@@ -138,7 +133,7 @@ def build(cfg: TrainConfig) -> Run:
     callbacks: list[Callback] = [best, latest, runlog]
     if recipe.early_stopping:
         es = recipe.early_stopping
-        callbacks.append(EarlyStopping(monitor=es["monitor"], mode=es.get("mode", "min"), patience=es["patience"]))
+        callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience))
     return Run(cfg, recipe, resolve_precision(cfg.precision, cfg.accelerator), run_id, load, dm, module, ckpt_dir,
                best, runlog, callbacks)
 
@@ -233,7 +228,8 @@ def make_record(run: Run, fitted: Fitted, metrics: Metrics, ev: dict, started: f
                         eval_protocol=recipe.eval_protocol,
                         pretrained=getattr(run.module.model, "pretrained_source", None) or False),
         recipe=recipe.to_dict(),
-        config={**{k: v for k, v in asdict(cfg).items() if k not in ("load", "wandb")},
+        config={**{k: v for k, v in asdict(cfg).items() if k not in ("load", "wandb", "overrides")},
+                **asdict(cfg.overrides),
                 "world_size": cfg.devices, "precision": run.precision, "recipe": recipe.name},
         data=DataInfo(path=portable_paths(str(cfg.data)), options=asdict(run.load), info=dm.dataset.info,
                       classes=list(dm.classes), sizes={s: len(dm.parts[s][1]) for s in dm.parts},

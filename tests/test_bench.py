@@ -356,8 +356,10 @@ def test_confidence_interval_by_hand():
 def test_ddp_with_two_cpu_processes(real_data, tmp_path):
     """One cell on two CPU processes (gloo, spawn launcher): each trains on half the batches,
     evaluation runs once in the parent process."""
+    from fer_bench.overrides import Overrides
     from fer_bench.train import TrainConfig, train
-    rec = train(TrainConfig(model="lenet5", data=str(real_data), epochs=2, limit_train=640, limit_eval=200,
+    rec = train(TrainConfig(model="lenet5", data=str(real_data),
+                            overrides=Overrides(epochs=2), limit_train=640, limit_eval=200,
                             devices=2, accelerator="cpu", progress=False, workdir=str(tmp_path),
                             out=str(tmp_path / "ddp.json"), natural=None))
     assert rec.config["world_size"] == 2

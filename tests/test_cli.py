@@ -68,13 +68,13 @@ def test_dry_run_bounds_cells_without_records_by_the_measured_step_rate(tmp_path
     as '~', and only when the measurement was made on this hardware."""
     import json
 
-    from fer_bench.runinfo import environment
+    from fer_bench.runinfo import environment, hardware_label
     suite = tmp_path / "t.yaml"
     suite.write_text("name: t\nseeds: [0, 1]\ndata: {limit_train: 6000}\ncells:\n"
                      "  - {model: lenet5, recipe: arena}\n  - {model: seelam_cnn, recipe: arena}\n")
     perf = tmp_path / "res" / "perf"
     perf.mkdir(parents=True)
-    budget = {"hardware": environment()["hardware"]["cpu"],
+    budget = {"hardware": hardware_label(environment()["hardware"]),
               "models": {"lenet5": {"train_images_per_second": 100.0, "latency_ms_batch1": 1.0}}}
     (perf / "arena_budget.json").write_text(json.dumps(budget))
     assert main(["bench", str(suite), "--dry-run", "--results", str(tmp_path / "res")]) == 0

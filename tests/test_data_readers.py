@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from fer_bench.data.fer2013 import CLASSES, TEST, TRAIN, VAL, ferplus_labels, read_csv, read_folder, resolve_source
+from fer_bench.data.fer2013 import CLASSES, TEST, TRAIN, VAL, read_csv, resolve_source
+from fer_bench.data.ferplus import ferplus_labels
+from fer_bench.data.folders import read_folder
 from fer_bench.data.load import LoadOptions, load_dataset
 from tests.conftest import tiny_images, write_csv, write_folder
 
@@ -112,7 +114,7 @@ def test_vote_targets_are_the_vote_distribution_after_single_votes_go(tmp_path):
     import numpy as np
 
     from fer_bench.data.datamodule import FERDataModule
-    from fer_bench.data.fer2013 import vote_distribution
+    from fer_bench.data.ferplus import vote_distribution
     from fer_bench.errors import FerBenchError
     classes = CLASSES + ("contempt",)
     #                    neutral happiness surprise sadness anger disgust fear contempt unknown NF

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from fer_bench.cli import main
-from fer_bench.data.natural import build_natural, crop_face, detect_faces, load_natural, read_gray
+from fer_bench.data.faces import detect_faces, face_detector
+from fer_bench.data.natural import build_natural, crop_face, load_natural, read_gray
 
 from .conftest import copy_natural_photos
 
@@ -41,7 +42,6 @@ def test_faces_are_found_and_cropped_to_48x48_uint8(photos):
 
 @pytest.mark.parametrize("detector", ["blazeface", "haar"])
 def test_both_detectors_find_whole_faces_and_keep_tightly_framed_ones(photos, detector):
-    from fer_bench.data.natural import face_detector
     find = face_detector(detector)
     found = 0
     for f in sorted(photos.rglob("*.jpg")):
@@ -66,7 +66,6 @@ def test_both_detectors_find_whole_faces_and_keep_tightly_framed_ones(photos, de
 def test_blazeface_finds_every_face_of_a_wide_group_photo(photos):
     import numpy as np
 
-    from fer_bench.data.natural import face_detector
     canvas = np.full((420, 1100), 200, np.uint8)
     x = 20
     for cls, size in (("happy", 380), ("surprise", 300), ("angry", 240)):
@@ -144,9 +143,11 @@ def test_empty_or_missing_source_is_a_one_line_error(tmp_path, capsys):
 
 @pytest.mark.realdata
 def test_a_trained_model_gets_natural_numbers_in_its_record(photos, real_data, tmp_path):
+    from fer_bench.overrides import Overrides
     from fer_bench.train import TrainConfig, train
     build_natural(photos, tmp_path / "nat")
-    rec = train(TrainConfig(model="lenet5", data=str(real_data), epochs=1, limit_train=500, limit_eval=200,
+    rec = train(TrainConfig(model="lenet5", data=str(real_data),
+                            overrides=Overrides(epochs=1), limit_train=500, limit_eval=200,
                             progress=False, workdir=str(tmp_path), out=str(tmp_path / "r.json"),
                             natural=str(tmp_path / "nat")))
     nat = rec.metrics.natural

@@ -7,6 +7,7 @@ import pytest
 from fer_bench.cli import main
 from fer_bench.data.load import load_dataset
 from fer_bench.data.report import duplicate_stats
+from fer_bench.overrides import Overrides
 from fer_bench.train import TrainConfig, train
 
 pytestmark = pytest.mark.realdata
@@ -17,6 +18,7 @@ def small_run(real_data, tmp_path, name, **kw):
                limit_eval=256, progress=False, workdir=str(tmp_path / "work"),
                out=str(tmp_path / f"{name}.json"))
     cfg.update(kw)
+    cfg["overrides"] = Overrides(epochs=cfg.pop("epochs"))
     return train(TrainConfig(**cfg)).encode()   # the record as written: JSON-shaped
 
 

@@ -195,7 +195,8 @@ def test_train_rejects_nonsense_numbers(tmp_path, capsys, flag, value):
 @pytest.mark.parametrize("vote, needle", [("x", "row 3, column happiness: vote 'x'"),
                                           ("", "row 3, column happiness"), ("2.5", "vote 2.5")])
 def test_bad_ferplus_votes_name_the_row(tmp_path, vote, needle):
-    from fer_bench.data.fer2013 import ferplus_labels, read_csv
+    from fer_bench.data.fer2013 import read_csv
+    from fer_bench.data.ferplus import ferplus_labels
     from fer_bench.errors import FerBenchError
     images, labels, usages = tiny_images(n_per_class_split=1)
     data = read_csv(write_csv(tmp_path / "f.csv", images, labels, usages))
@@ -243,12 +244,14 @@ def test_train_divergence_is_one_line_and_a_failed_record(real_data, tmp_path, c
 
 
 def test_a_cell_with_a_corrupt_resume_checkpoint_starts_again_and_says_which_file(tmp_path, capsys):
+    from fer_bench.overrides import Overrides
     from fer_bench.train import TrainConfig, train
     data = write_csv(tmp_path / "fer2013.csv", *tiny_images(n_per_class_split=2))
     last = tmp_path / "w" / "checkpoints" / "cell" / "last.ckpt"
     last.parent.mkdir(parents=True)
     last.write_bytes(b"PK\x03\x04 this is not a checkpoint")
-    rec = train(TrainConfig(model="lenet5", data=str(data), epochs=1, workdir=str(tmp_path / "w"), run_id="cell",
+    rec = train(TrainConfig(model="lenet5", data=str(data),
+                            overrides=Overrides(epochs=1), workdir=str(tmp_path / "w"), run_id="cell",
                             resume=True, progress=False, out=str(tmp_path / "r.json"), natural=None))
     assert rec.status == "finished" and rec.selection.resumed_from_epoch is None
     assert str(last) in capsys.readouterr().err and (last.parent / "last.ckpt.corrupt").is_file()

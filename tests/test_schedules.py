@@ -9,7 +9,7 @@ from fer_bench.recipes import get_recipe
 
 
 def test_onecycle_warms_up_to_the_recipe_lr_then_anneals_to_almost_zero():
-    recipe = get_recipe("onecycle_vgg").to_dict()
+    recipe = get_recipe("onecycle_vgg")
     model = torch.nn.Linear(4, 2)
     conf = build_optimizers(model, recipe, total_steps=100)
     opt, sched = conf["optimizer"], conf["lr_scheduler"]["scheduler"]
@@ -20,7 +20,7 @@ def test_onecycle_warms_up_to_the_recipe_lr_then_anneals_to_almost_zero():
         opt.step()
         sched.step()
     peak = max(range(100), key=lrs.__getitem__)
-    assert math.isclose(lrs[peak], recipe["lr"], rel_tol=1e-6)
+    assert math.isclose(lrs[peak], recipe.lr, rel_tol=1e-6)
     assert 15 <= peak <= 25                         # pct_start 0.2 of 100 steps
-    assert math.isclose(lrs[0], recipe["lr"] / 25, rel_tol=1e-6)
-    assert lrs[-1] < recipe["lr"] / 1000
+    assert math.isclose(lrs[0], recipe.lr / 25, rel_tol=1e-6)
+    assert lrs[-1] < recipe.lr / 1000

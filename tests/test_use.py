@@ -202,6 +202,21 @@ def test_predict_prints_every_face_and_goes_on_after_a_broken_file(trained, phot
         Path(r["source"]).stem + ".png" for r in lines if r["faces"])
 
 
+def test_predict_runs_in_the_precision_fastest_at_batch_1(trained, photos, monkeypatch):
+    """The kept model's card names the precision whose batch-1 latency the run measured lower; predict
+    (single faces) uses it, while eval keeps the record's own precision to reproduce its numbers."""
+    from fer_bench import predict as predict_module
+    card = json.loads((trained["model"] / "card.json").read_text())
+    by_precision = trained["record"]["timing"]["latency_ms_batch1_by_precision"]
+    assert card["batch1_precision"] == min(by_precision, key=by_precision.get)
+    used = []
+    real = predict_module.predict_probs
+    monkeypatch.setattr(predict_module, "predict_probs", lambda tm, x, precision=None: used.append(precision)
+                        or real(tm, x, precision))
+    main(["predict", str(trained["model"]), str(photos)])
+    assert used and set(used) == {card["batch1_precision"]}
+
+
 def test_predict_samples_video_frames(trained, photos, tmp_path, capsys):
     import cv2
     frame = cv2.imread(str(next(p for p in sorted(photos.iterdir()) if p.suffix == ".jpg")))

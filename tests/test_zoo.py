@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from fer_bench.data.crops import random_crop, ten_crop
 from fer_bench.models import count_params, create_model, get_card, list_models
+from fer_bench.models.crops import random_crop, ten_crop
 from fer_bench.models.timm_models import create_timm
 from fer_bench.module import param_groups
+from fer_bench.overrides import Overrides
 from fer_bench.recipes import RECIPES, Recipe
 from fer_bench.train import TrainConfig, train
 
@@ -135,7 +136,8 @@ def test_recipes_only_select_on_validation():
     pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in list_models() + ["timm:resnet18"]
 ])
 def test_every_model_trains_two_real_epochs_with_its_recipe(name, real_data, tmp_path):
-    rec = train(TrainConfig(model=name, data=str(real_data), epochs=2, limit_train=2000, limit_eval=300,
+    rec = train(TrainConfig(model=name, data=str(real_data),
+                            overrides=Overrides(epochs=2), limit_train=2000, limit_eval=300,
                             progress=False, workdir=str(tmp_path), out=str(tmp_path / "r.json")))
     losses = [c["train/loss"] for c in rec.curves]
     assert len(losses) == 2 and all(map(torch.isfinite, torch.tensor(losses)))

@@ -7,7 +7,7 @@ mediapipe's pins clash with the project's:
     python benchmarks/detectors/blazeface_boxes.py ../shared/data/natural > boxes.jsonl
 
 Each photo is edge-padded by a quarter of its larger side on every side before detection, exactly as
-fer_bench.data.natural.detect_faces pads for the Haar cascades (tightly framed faces need it), and read as
+fer_bench.data.faces.detect_faces pads for the Haar cascades (tightly framed faces need it), and read as
 gray like the Haar path (then replicated to RGB, which BlazeFace expects). Both BlazeFace models are
 tried: short range (faces within ~2 m, the usual photo), then full range when short range finds nothing.
 """

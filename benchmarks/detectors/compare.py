@@ -20,15 +20,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fer_bench.blazeface import detect
-from fer_bench.data.natural import (
-    _box_iou,
-    _edge_padded,
-    crop_face,
-    detect_faces_blazeface,
-    face_detector,
-    list_photos,
-    read_gray,
-)
+from fer_bench.data.faces import _box_iou, _edge_padded, detect_faces_blazeface, face_detector
+from fer_bench.data.natural import crop_face, list_photos, read_gray
 
 DETECTORS = ("haar", "mediapipe", "fer-bench")
 

@@ -17,7 +17,7 @@ from precision import step_fn
 
 from fer_bench.io import write_json
 from fer_bench.recipes import get_recipe
-from fer_bench.runinfo import environment, resolve_precision
+from fer_bench.runinfo import environment, hardware_label, resolve_precision
 from fer_bench.scoring import eval_view_model, inference_latency
 from fer_bench.suite import load_suite
 
@@ -55,7 +55,7 @@ def main(suite_name: str = "arena") -> None:
     write_json(OUT / "arena_budget.json", {
         "measured": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python benchmarks/perf/arena_budget.py",
-        "hardware": environment()["hardware"]["cpu"], "precision": precision, "batch": BATCH, "models": costs})
+        "hardware": hardware_label(environment()["hardware"]), "precision": precision, "batch": BATCH, "models": costs})
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class EpochTimer(Callback):
 def suite_epoch(model: str, recipe, data: str) -> float:
     dm = FERDataModule(data, batch_size=recipe.batch_size, augment=recipe.augment, limit_train=N_TRAIN,
                        limit_eval=64, seed=0, channels_last=True)
-    module = FERClassifier(model, recipe.to_dict(), channels_last=True)
+    module = FERClassifier(model, recipe, channels_last=True)
     timer = EpochTimer()
     trainer = L.Trainer(max_epochs=2, precision="bf16-mixed", accelerator="cpu", devices=1, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
@@ -53,9 +53,9 @@ def hand_epoch(model: str, recipe, data: str) -> float:
     dm.setup()
     images, labels = dm.parts["train"]
     sampler = dm.train_dataloader().sampler
-    module = FERClassifier(model, recipe.to_dict(), channels_last=True)
+    module = FERClassifier(model, recipe, channels_last=True)
     net = module.model
-    opt = build_optimizers(net, recipe.to_dict())
+    opt = build_optimizers(net, recipe)
     opt = opt["optimizer"] if isinstance(opt, dict) else opt
     loss_fn = torch.nn.CrossEntropyLoss()
     g = torch.Generator().manual_seed(0)

@@ -1,4 +1,5 @@
-"""Readers for FER-2013 in its two public layouts, and for the FER+ votes.
+"""FER-2013 as a CSV (Kaggle's fer2013.csv / icml_face_data.csv), the FERData every reader returns, and
+where the data is (folders.py reads the image layout, ferplus.py the FER+ votes).
 
 Both readers return a `FERData`: every image of the dataset as one uint8 tensor
 plus labels and split codes. Everything downstream (cache, DataModule, report)
@@ -11,14 +12,12 @@ import gzip
 import io
 import os
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from fer_bench.errors import DataNotFoundError, FerBenchError
 
@@ -26,6 +25,8 @@ CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surpris
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 TRAIN, VAL, TEST = 0, 1, 2
 USAGE_TO_SPLIT = {"Training": TRAIN, "PublicTest": VAL, "PrivateTest": TEST}
+# Split folder names of the image layout (Kaggle's train/ test/, and the usual spellings of a val/ folder).
+FOLDER_SPLITS = {"train": TRAIN, "training": TRAIN, "validation": VAL, "val": VAL, "valid": VAL, "test": TEST}
 IMAGE_SIZE = 48
 N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -201,208 +202,8 @@ def _parse_pixels(rows: list[str], path: Path) -> np.ndarray:
 
 # ---------------------------------------------------------------- image folders (Kaggle copy)
 
-_FOLDER_SPLITS = {"train": TRAIN, "training": TRAIN, "validation": VAL, "val": VAL,
-                  "valid": VAL, "test": TEST}
-_PREFIX_SPLITS = {"Training_": TRAIN, "PublicTest_": VAL, "PrivateTest_": TEST}
-
-
-def decode_image(path: Path) -> np.ndarray:
-    """Decode one 48x48 face image to uint8 grayscale, or raise a one-line error."""
-    try:
-        with Image.open(path) as im:
-            # The header's size is checked before decoding: a 48x48 set never needs a large image,
-            # and a decompression bomb must not be decoded at all.
-            if im.size != (IMAGE_SIZE, IMAGE_SIZE):
-                raise FerBenchError(
-                    f"{path}: image is {im.size[0]}x{im.size[1]}, expected 48x48 "
-                    "(build other photos with `fer-bench natural build`)"
-                )
-            im.load()
-            return np.asarray(im.convert("L"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise FerBenchError(f"{path}: cannot decode image ({e})") from None
-
-
-def list_class_folders(split_dir: Path) -> list[tuple[int, Path, list[Path]]]:
-    """(class index, folder, sorted image files) per class folder; errors name the folder."""
-    out = []
-    for d in sorted(p for p in split_dir.iterdir() if p.is_dir()):
-        name = canonical_class(d.name)
-        if name is None:
-            raise FerBenchError(
-                f"{d}: unknown class folder {d.name!r} (expected one of {', '.join(CLASSES)})"
-            )
-        files = sorted(p for p in d.iterdir()
-                       if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-        if not files:
-            raise FerBenchError(f"{d}: class folder has no images")
-        out.append((CLASSES.index(name), d, files))
-    if not out:
-        raise FerBenchError(f"{split_dir}: no class folders (expected {split_dir}/<class>/*.jpg)")
-    return out
-
-
-def read_folder(root: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FERData:
-    """Read the Kaggle image-folder copy: root/{train,test[,validation]}/<class>/<image>.
-
-    The canonical split comes from the Training_/PublicTest_/PrivateTest_ file-name
-    prefixes when every file has one; else train/ -> train, validation/ -> val,
-    test/ -> test, and when there is no validation folder a seeded stratified
-    `val_fraction` of train becomes val (the record says so).
-    """
-    root = Path(root)
-    split_dirs = [(d, _FOLDER_SPLITS[d.name.lower()]) for d in sorted(root.iterdir())
-                  if d.is_dir() and d.name.lower() in _FOLDER_SPLITS]
-    if not split_dirs:
-        raise FerBenchError(f"{root}: no train/ or test/ folder")
-    files: list[Path] = []
-    labels: list[int] = []
-    folder_split: list[int] = []
-    for d, s in split_dirs:
-        for c, _, fs in list_class_folders(d):
-            files += fs
-            labels += [c] * len(fs)
-            folder_split += [s] * len(fs)
-    prefix_split = [next((v for k, v in _PREFIX_SPLITS.items() if f.name.startswith(k)), None)
-                    for f in files]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        images = np.stack(list(pool.map(decode_image, files, chunksize=256)))
-    labels_t = torch.tensor(labels, dtype=torch.int64)
-    if all(p is not None for p in prefix_split):
-        splits = torch.tensor(prefix_split, dtype=torch.int8)
-        method = "file-name prefixes (Training_/PublicTest_/PrivateTest_)"
-    else:
-        splits = torch.tensor(folder_split, dtype=torch.int8)
-        method = "folders"
-        if not (splits == VAL).any():
-            splits = stratified_val_split(labels_t, splits, val_fraction, seed)
-            method = f"folders; val = seeded stratified {val_fraction:.0%} of train (seed {seed})"
-    return FERData(
-        images=torch.from_numpy(images),
-        labels=labels_t,
-        splits=splits,
-        ids=[str(f.relative_to(root)) for f in files],
-        info={"format": "folder", "source": str(root), "split_method": method},
-    )
-
-
-def stratified_val_split(labels: torch.Tensor, splits: torch.Tensor, fraction: float,
-                         seed: int) -> torch.Tensor:
-    """Move a seeded, per-class `fraction` of the train split to val."""
-    g = torch.Generator().manual_seed(seed)
-    out = splits.clone()
-    for c in labels.unique().tolist():
-        idx = torch.nonzero((labels == c) & (splits == TRAIN)).flatten()
-        k = round(len(idx) * fraction)
-        out[idx[torch.randperm(len(idx), generator=g)[:k]]] = VAL
-    return out
-
 
 # ---------------------------------------------------------------- FER+ votes
-
-FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
-                   "contempt", "unknown", "NF")
-# FER+ emotion order -> FER-2013 class index; contempt becomes an 8th class.
-_FERPLUS_TO_FER = {"neutral": 6, "happiness": 3, "surprise": 5, "sadness": 4, "anger": 0,
-                   "disgust": 1, "fear": 2, "contempt": 7}
-
-
-FERPLUS_MODES = ("majority", "plurality")
-
-
-def ferplus_labels(path: str | Path, data: FERData, contempt: bool = True, mode: str = "majority"
-                   ) -> tuple[torch.Tensor, dict[str, int]]:
-    """FER+ labels for the rows of a CSV-read `data` (same row order).
-
-    mode "majority" is the FER+ reference protocol (Barsoum et al. 2016, FERPlus `majority` mode): every
-    category with a single vote is removed first (outlier removal), then an image keeps its top
-    category only if it holds more than half of the remaining votes; images whose top category is
-    'unknown' or 'NF' (not a face) are dropped. mode "plurality" (fer-bench before 2026-11-25) keeps the
-    top category unless the top is tied.
-
-    Returns labels (-1 = dropped) and the number of rows dropped per reason.
-    """
-    if mode not in FERPLUS_MODES:     # before reading the file: the option is what is wrong
-        raise FerBenchError(f"unknown FER+ label mode {mode!r} (choose from {', '.join(FERPLUS_MODES)})")
-    return ferplus_labels_from_votes(read_ferplus_votes(path, data), contempt, mode)
-
-
-def read_ferplus_votes(path: str | Path, data: FERData) -> np.ndarray:
-    """The votes of fer2013new.csv as int64 (N, 10) in FERPLUS_COLUMNS order, checked against `data`'s rows."""
-    path = Path(path)
-    try:
-        df = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
-        raise FerBenchError(f"{path}: cannot read FER+ votes ({str(e).strip().splitlines()[0]})") from None
-    missing = [c for c in ("Usage", *FERPLUS_COLUMNS) if c not in df.columns]
-    if missing:
-        raise FerBenchError(f"{path}: FER+ file lacks columns {', '.join(missing)}")
-    if data.info.get("format") != "csv" or len(df) != len(data):
-        raise FerBenchError(
-            f"{path}: FER+ votes need the fer2013.csv rows they were made for "
-            f"({len(df)} vote rows, {len(data)} images from {data.info.get('format')})"
-        )
-    split = df["Usage"].map(USAGE_TO_SPLIT).to_numpy()
-    mismatch = np.nonzero(split != data.splits.numpy())[0]
-    if len(mismatch):
-        raise FerBenchError(f"{path}: row {mismatch[0]}: Usage differs from the CSV's")
-    raw = df[list(FERPLUS_COLUMNS)].apply(pd.to_numeric, errors="coerce")
-    bad = raw.isna() | (raw < 0) | (raw != raw.round())
-    if bad.to_numpy().any():
-        row, col = np.argwhere(bad.to_numpy())[0]
-        value = df[FERPLUS_COLUMNS[col]].iloc[row]
-        value = "" if pd.isna(value) else (value.item() if hasattr(value, "item") else value)
-        raise FerBenchError(f"{path}: row {row + 2}, column {FERPLUS_COLUMNS[col]}: vote {value!r} is not a "
-                            "non-negative whole number")
-    return raw.to_numpy().astype(np.int64)
-
-
-def ferplus_labels_from_votes(votes: np.ndarray, contempt: bool = True, mode: str = "majority"
-                              ) -> tuple[torch.Tensor, dict[str, int]]:
-    """ferplus_labels on votes already read (read_ferplus_votes)."""
-    if mode not in FERPLUS_MODES:
-        raise FerBenchError(f"unknown FER+ label mode {mode!r} (choose from {', '.join(FERPLUS_MODES)})")
-    if mode == "majority":
-        votes = np.where(votes <= 1, 0, votes)       # outlier removal: single votes do not count
-    top = votes.max(axis=1)
-    n_top = (votes == top[:, None]).sum(axis=1)
-    arg = votes.argmax(axis=1)
-    names = np.array(FERPLUS_COLUMNS)[arg]
-    if mode == "majority":
-        undecided = (top > 0) & (2 * top <= votes.sum(axis=1))     # the top holds at most half
-        undecided_reason = "no_majority"
-    else:
-        undecided = (n_top > 1) & (top > 0)
-        undecided_reason = "tie"
-    decided = (top > 0) & ~undecided
-    dropped = {
-        undecided_reason: int(undecided.sum()),
-        "unknown": int((decided & (names == "unknown")).sum()),
-        "not_a_face": int((decided & (names == "NF")).sum()),
-        "no_votes": int((top == 0).sum()),
-        "contempt": 0,
-    }
-    labels = np.array([_FERPLUS_TO_FER.get(n, -1) for n in names], dtype=np.int64)
-    labels[~decided] = -1
-    if not contempt:
-        dropped["contempt"] = int((labels == 7).sum())
-        labels[labels == 7] = -1
-    return torch.from_numpy(labels), dropped
-
-
-def vote_distribution(votes: np.ndarray, classes: tuple[str, ...]) -> torch.Tensor:
-    """Per image, its emotion votes with single votes removed (the FER+ reference's outlier removal),
-    over `classes` (FER-2013 order, contempt last when kept) and normalised to sum 1; 'unknown' and
-    not-a-face votes are not emotions and do not count. An image left with no emotion vote gets zeros
-    (it has no FER+ label either and is dropped)."""
-    kept = np.where(votes <= 1, 0, votes).astype(np.float64)
-    out = np.zeros((len(votes), len(classes)))
-    for j, name in enumerate(FERPLUS_COLUMNS):
-        c = _FERPLUS_TO_FER.get(name)
-        if c is not None and c < len(classes):
-            out[:, c] = kept[:, j]
-    total = out.sum(axis=1, keepdims=True)
-    return torch.from_numpy(np.divide(out, total, out=np.zeros_like(out), where=total > 0)).float()
 
 
 # ---------------------------------------------------------------- locating the data
@@ -439,6 +240,6 @@ def resolve_source(path: str | Path, fmt: str = "auto") -> tuple[str, Path]:
     if fmt in ("auto", "folder"):
         if (p / "images").is_dir():
             p = p / "images"
-        if any((p / d).is_dir() for d in _FOLDER_SPLITS):
+        if any((p / d).is_dir() for d in FOLDER_SPLITS):
             return "folder", p
     raise DataNotFoundError(GET_FER2013.format(path=p))

@@ -12,16 +12,9 @@ from pathlib import Path
 
 import torch
 
-from fer_bench.data.fer2013 import (
-    CLASSES,
-    FERData,
-    ferplus_labels_from_votes,
-    read_csv,
-    read_ferplus_votes,
-    read_folder,
-    resolve_source,
-    vote_distribution,
-)
+from fer_bench.data.fer2013 import CLASSES, FERData, read_csv, resolve_source
+from fer_bench.data.ferplus import ferplus_labels_from_votes, read_ferplus_votes, vote_distribution
+from fer_bench.data.folders import read_folder
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path
 

@@ -127,7 +127,7 @@ def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
         ferplus = None
         votes = Path(str(data.info.get("source"))).parent / "fer2013new.csv"
         if data.info.get("format") == "csv" and votes.is_file():
-            from fer_bench.data.fer2013 import ferplus_labels
+            from fer_bench.data.ferplus import ferplus_labels
             ferplus = ferplus_labels(votes, data, contempt=False)[0]
         _step("per-image annotations of the val and test splits (duplicates, FER+ labels)")
         write_json(out / "split_annotations.json", split_annotations(data, ferplus))

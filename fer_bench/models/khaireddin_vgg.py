@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fer_bench.data.crops import random_crop, ten_crop
+from fer_bench.models.crops import random_crop, ten_crop
 from fer_bench.models.registry import Claim, ModelCard, register_model
 
 CARD = ModelCard(

@@ -33,24 +33,27 @@ def pareto_front(costs: list[float], accs: list[float]) -> list[int]:
 
 
 def idle_costs(rows: list[Row], winner: Row, perf_file: Path) -> tuple[list[Row], Row, str | None]:
-    """The rows with latency and train img/s from one idle measurement of every architecture
-    (benchmarks/perf/arena_budget.py), when it covers every row and was made on the rows' hardware;
-    a record's own costs were measured beside whatever else its machine was running. Returns the rows,
-    the winner among them and the sentence naming the source (None: the records' own costs stay)."""
-    hw = {r.hardware for r in rows}
+    """The rows with latency and train img/s from one idle measurement of every architecture on one machine
+    (benchmarks/perf/arena_budget.py), when it covers every row: a cost belongs to an architecture on a
+    machine, and one run on an idle machine compares architectures fairly, where the records' own costs were
+    measured beside whatever else their (possibly different) machines were running. Returns the rows, the
+    winner among them and the sentence naming the source (None: the records' own costs stay)."""
     try:
         perf = json.loads(perf_file.read_text())
         costs = perf["models"]
     except (OSError, ValueError, KeyError):
         return rows, winner, None
-    if hw != {perf.get("hardware")} or not all(r.model in costs for r in rows):
+    if not all(r.model in costs for r in rows):
         return rows, winner, None
+    trained_on = sorted({r.hardware for r in rows} - {perf["hardware"]})
     out = [replace(r, latency_ms=costs[r.model]["latency_ms_batch1"],
                    train_ips=costs[r.model]["train_images_per_second"]) for r in rows]
     note = (f"Latency and train img/s: one measurement of every architecture on an idle {perf['hardware']} "
             f"({perf['measured'][:10]}, `{perf['command']}`, results/perf/{perf_file.name}; training steps of "
             f"batch {perf['batch']} in {perf['precision']}, validation and augmentation not counted), not the "
-            "records' own, which were measured beside other work.")
+            "records' own, which were measured beside other work"
+            + (f"; some rows were trained on another machine ({'; '.join(trained_on)}), which changes what "
+               "their runs cost, not these columns." if trained_on else "."))
     return out, out[rows.index(winner)], note
 
 

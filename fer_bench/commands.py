@@ -1,0 +1,252 @@
+"""What each `fer-bench` command does, given its parsed arguments (cli.py builds the parser). Heavy
+imports stay inside the commands, so that `fer-bench --help` answers at once."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fer_bench.errors import FerBenchError
+
+
+def _apply_wandb_options(a: argparse.Namespace) -> None:
+    """The flags win over the environment; W&B itself and fer_bench.tracking read these variables."""
+    import os
+    if a.wandb_project:
+        os.environ["WANDB_PROJECT"] = a.wandb_project
+    if a.wandb_entity:
+        os.environ["WANDB_ENTITY"] = a.wandb_entity
+
+
+def _load_options(a: argparse.Namespace):
+    from dataclasses import fields
+
+    from fer_bench.data.load import LoadOptions
+    return LoadOptions(**{f.name: getattr(a, f.name) for f in fields(LoadOptions) if hasattr(a, f.name)})
+
+
+def _natural_path(a: argparse.Namespace) -> str | None:
+    """--natural, else $FER_BENCH_NATURAL, else data/natural when built; 'none' turns it off."""
+    import os
+    p = a.natural or os.environ.get("FER_BENCH_NATURAL") or ("data/natural" if Path("data/natural").is_dir() else None)
+    return None if p in (None, "", "none") else p
+
+
+def _data_path(a: argparse.Namespace) -> Path:
+    from fer_bench.data.fer2013 import default_data_path
+    return Path(a.data) if a.data else default_data_path()
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from fer_bench.io import check_writable, write_json
+    from fer_bench.module import DivergedError
+    from fer_bench.overrides import Overrides
+    from fer_bench.suite import check_numbers
+    from fer_bench.train import TrainConfig, failed_record, record_path, train
+    overrides = Overrides.from_args(a)
+    check_numbers("command line", {**overrides.set(), "limit_train": a.limit_train, "limit_eval": a.limit_eval})
+    check_writable(Path(a.out).parent if a.out else Path("results") / "runs", "record folder")
+    check_writable(a.workdir, "work folder")
+    _apply_wandb_options(a)
+    cfg = TrainConfig(
+        model=a.model, data=str(_data_path(a)), recipe=a.recipe, seed=a.seed, overrides=overrides,
+        precision=a.precision,
+        channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
+        load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
+        devices=a.devices, progress=not a.no_progress, natural=_natural_path(a),
+        observe_test=a.observe_test,
+        wandb={"save_dir": a.workdir, "group": a.model, "job_type": a.recipe or "paper", "tags": ["train"]}
+        if a.wandb else None,
+    )
+    try:
+        rec = train(cfg)
+    except DivergedError as e:
+        # As in a suite: a failed record names the reason, and the user gets one line, not a traceback.
+        out = Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{cfg.model.replace(':', '-')}__failed.json"
+        write_json(out, failed_record(cfg, e).encode())
+        print(f"fer-bench: {e}; failed record: {out}", file=sys.stderr)
+        return 1
+    m = rec.metrics
+    # Percent, and 1-based epochs, as in the leaderboards (records keep fractions and Lightning's 0-based epoch).
+    sel = rec.selection
+    best = "–" if sel.best_epoch is None else sel.best_epoch + 1
+    print(f"{rec.run_id}: val acc {m.val.accuracy:.2%}  test acc {m.test.accuracy:.2%}  "
+          f"test macro-F1 {m.test.macro_f1:.2%}  "
+          f"(best epoch {best} of {sel.epochs_run}, {rec.timing.wall_seconds:.0f} s)")
+    if m.natural is not None:
+        print(f"natural set: acc {m.natural.accuracy:.2%}  macro-F1 {m.natural.macro_f1:.2%} "
+              f"({m.natural.n} photos)")
+    print(f"record: {record_path(cfg, rec.run_id)}")
+    return 0
+
+
+def cmd_trained(folder: str) -> int:
+    """The kept models (weights + card.json) under `folder`, best test accuracy first."""
+    import json
+    cards = []
+    for path in sorted(Path(folder).rglob("card.json")):
+        try:
+            card = json.loads(path.read_text())
+            cards.append((card["test"]["accuracy"], card, path.parent))
+        except (OSError, ValueError, KeyError, TypeError):
+            print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
+    if not cards:
+        raise FerBenchError(f"{folder}: no kept models (folders with model.safetensors + card.json)")
+    print(f"{'test acc':>8}  {'val acc':>7}  {'architecture':<20} {'recipe':<20} folder")
+    for acc, card, where in sorted(cards, key=lambda c: -c[0]):
+        print(f"{100 * acc:7.2f}%  {100 * card['val']['accuracy']:6.2f}%  {card['architecture']:<20} "
+              f"{card['recipe']:<20} {where}")
+    return 0
+
+
+def cmd_models(a: argparse.Namespace) -> int:
+    from fer_bench.models import count_macs, count_params, create_model, get_card, list_models
+    if a.trained is not None:
+        return cmd_trained(a.trained)
+    rows = []
+    for name in list_models() + [f"timm:{t}" for t in a.timm]:
+        card = get_card(name)
+        model = create_model(name)
+        claim = next((c for c in card.claims if c.metric == "accuracy"), None)
+        rows.append((name, card.citation, f"{count_params(model):,}", f"{count_macs(model) / 1e6:,.1f}M",
+                     card.recipe, f"{claim.value:.2%} ({claim.split})" if claim else "-"))
+    head = ("model", "paper", "params", "MACs@48", "recipe", "claimed accuracy")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+    print("\nAny timm model trains as timm:<name> (e.g. timm:resnet18); `fer-bench models --timm NAME` adds rows.")
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    from fer_bench.bench import run_suite, suite_dir
+    from fer_bench.io import check_writable
+    from fer_bench.record import load_records
+    from fer_bench.report import write_leaderboard
+    from fer_bench.suite import load_suite
+    suite = load_suite(a.suite)
+    if a.dry_run:
+        from fer_bench.bench import dry_run
+        print(dry_run(suite, a.results, a.shard, a.only))
+        return 0
+    check_writable(suite_dir(suite, a.results))
+    _apply_wandb_options(a)
+    counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
+                       use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
+                       progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints,
+                       natural=_natural_path(a), only=a.only)
+    print(f"[{suite.name}] finished {counts['finished']}, failed {counts['failed']}, "
+          f"already recorded {counts['already_done']} of {counts['cells']} cells", file=sys.stderr)
+    if not load_records(suite_dir(suite, a.results) / "runs")[0]:
+        # Every cell failed (or none ran): their records say why; no leaderboard to write.
+        print(f"[{suite.name}] no finished record yet: no leaderboard written "
+              f"(failed cells' errors are in {suite_dir(suite, a.results) / 'runs'})", file=sys.stderr)
+        return 1
+    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)
+    print(f"leaderboard: {md}")
+    return 0 if counts["failed"] == 0 else 1
+
+
+def cmd_leaderboard(a: argparse.Namespace) -> int:
+    from fer_bench.bench import suite_dir
+    from fer_bench.io import check_writable
+    from fer_bench.report import write_leaderboard
+    from fer_bench.suite import load_suite
+    suite = load_suite(a.suite)
+    check_writable(suite_dir(suite, a.results))
+    print(f"leaderboard: {write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)}")
+    return 0
+
+
+def cmd_natural_build(a: argparse.Namespace) -> int:
+    from fer_bench.data.natural import build_natural, summary
+    rows = build_natural(Path(a.src), Path(a.out), detector=a.detector)
+    print(summary(rows))
+    print(f"crops: {a.out}/<class>/*.png; manifest: {a.out}/manifest.csv")
+    return 0
+
+
+def cmd_recipes(a: argparse.Namespace) -> int:
+    from fer_bench.recipes import RECIPES
+    for r in sorted(RECIPES.values(), key=lambda r: r.name):
+        sched = r.schedule.name if r.schedule else "constant"
+        es = r.early_stopping
+        es = f"early stop {es.monitor}/{es.patience}" if es else "no early stop"
+        print(f"{r.name}: {r.optimizer} lr {r.lr:g}, batch {r.batch_size}, {r.epochs} epochs, {sched} LR, {es}, "
+              f"select on {r.checkpoint_monitor}")
+        print(f"    from: {r.source}")
+        for note in r.interpretation:
+            print(f"    interpretation: {note}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from fer_bench.evaluate import eval_record_path, evaluate, format_eval
+    from fer_bench.faceset import read_face_set
+    from fer_bench.io import check_writable, write_json
+    from fer_bench.trained import load_trained
+    if a.out and len(a.on) > 1:
+        raise FerBenchError("--out names one file: give one --on set, or use --results")
+    tm = load_trained(a.model)
+    check_writable(Path(a.out).parent if a.out else Path(a.results) / "eval", "eval record folder")
+    for n, where in enumerate(a.on):
+        print(f"[eval] reading {where} ...", file=sys.stderr, flush=True)
+        faces = read_face_set(where, faces=a.faces, label_from_name=a.label_from_name, split=a.split,
+                              detector=a.detector)
+        if a.name:
+            faces.name = a.name
+        rec = evaluate(tm, faces, precision=a.precision)
+        out = Path(a.out) if a.out else eval_record_path(Path(a.results), rec)
+        write_json(out, rec)
+        print(("\n" if n else "") + format_eval(rec) + f"\nrecord: {out}")
+    return 0
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    import json
+
+    from fer_bench.io import check_writable
+    from fer_bench.predict import annotate, frame_json, frame_text, list_inputs, predict_files
+    from fer_bench.suite import check_numbers
+    from fer_bench.trained import load_trained
+    check_numbers("command line", {"every": a.every})
+    tm = load_trained(a.model)
+    paths = list_inputs(a.inputs)
+    if a.annotate:
+        check_writable(a.annotate, "--annotate folder")
+    failed = 0
+    for item in predict_files(tm, paths, every=a.every, detector=a.detector):
+        if isinstance(item, FerBenchError):
+            failed += 1
+            print(f"fer-bench: {item}", file=sys.stderr, flush=True)
+            continue
+        print(json.dumps(frame_json(item)) if a.json else frame_text(item), flush=True)
+        if a.annotate and item.faces:
+            annotate(item, Path(a.annotate))
+    if failed:
+        print(f"fer-bench: {failed} of {len(paths)} files could not be read", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from fer_bench.export import export_onnx, privatetest_images
+    from fer_bench.io import check_writable
+    from fer_bench.trained import load_trained
+    tm = load_trained(a.model)
+    out = Path(a.out) if a.out else tm.folder / "model.onnx"
+    check_writable(out.parent, "output folder")
+    images = privatetest_images(_data_path(a))
+    res = export_onnx(tm, out, images)
+    print(f"{out}: ONNX, {res['bytes'] / 1e6:.1f} MB; parity with PyTorch fp32 on {res['parity_images']} "
+          f"PrivateTest images: max |d softmax| = {res['max_abs_softmax_delta']:.1e}")
+    return 0
+
+
+def cmd_data_report(a: argparse.Namespace) -> int:
+    from fer_bench.data.load import load_dataset
+    from fer_bench.data.report import write_report
+    data = load_dataset(_data_path(a), _load_options(a))
+    out = write_report(data, Path(a.out))
+    print(f"report: {out}")
+    return 0
