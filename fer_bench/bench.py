@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fer_bench.data.fer2013 import default_data_path
-from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.io import write_json
 from fer_bench.overrides import Overrides
@@ -111,7 +110,6 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
     which = (f" (shard {shard})" if shard else "") + (f" matching {only}" if only else "")
     print(f"[{suite.name}] {len(cells)} cells{which}: "
           f"{counts['already_done']} already recorded, {len(todo)} to run", file=sys.stderr)
-    load = LoadOptions(**{k: v for k, v in suite.data.items() if k in LoadOptions.__dataclass_fields__})
     started = time.perf_counter()
     for n, cell in enumerate(todo):
         elapsed = time.perf_counter() - started
@@ -128,7 +126,7 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
                 continue
             print(f"[{suite.name}] cell {n + 1}/{len(todo)} ({counts['already_done'] + n}/{len(cells)} done{eta}): "
                   f"{cell.key}", file=sys.stderr, flush=True)
-            _run_cell(suite, cell, counts, data, load, results, out, use_wandb, precision, progress, devices,
+            _run_cell(suite, cell, counts, data, results, out, use_wandb, precision, progress, devices,
                       keep_checkpoints, natural)
             if suite.external:   # now, not only at the end: a suite stopped part-way keeps its cells' columns
                 eval_external(suite, [cell], results)
@@ -141,12 +139,12 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
     return counts
 
 
-def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, load: LoadOptions, results: str, out: Path,
+def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, results: str, out: Path,
               use_wandb: bool, precision: str, progress: bool, devices: int, keep_checkpoints: bool,
               natural: str | None) -> None:
     cfg = TrainConfig(
-        model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=load,
-        limit_train=suite.data.get("limit_train"), limit_eval=suite.data.get("limit_eval"),
+        model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=suite.load,
+        limit_train=suite.limit_train, limit_eval=suite.limit_eval,
         overrides=Overrides(**dict(cell.overrides)), precision=precision,
         out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
         progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
@@ -197,7 +195,7 @@ def dry_run(suite: Suite, results: str = "results", shard: str | None = None, on
             if isinstance(rec, RunRecord):
                 minutes.setdefault((cell.model, cell.recipe), []).append(rec.training_minutes())
     steps = _step_minutes(suite, results)
-    images = suite.data.get("limit_train") or TRAIN_IMAGES
+    images = suite.limit_train or TRAIN_IMAGES
     lines = [f"{'status':<10} {'est. min':>8}  cell"]
     left, floor, unknown = 0.0, 0.0, 0
     for cell in cells:
@@ -231,7 +229,7 @@ def _step_minutes(suite: Suite, results: str):
         return lambda cell: None
     if perf.get("hardware") != hardware_label(environment()["hardware"]):
         return lambda cell: None
-    images = suite.data.get("limit_train") or TRAIN_IMAGES
+    images = suite.limit_train or TRAIN_IMAGES
 
     def minutes(cell: Cell) -> float | None:
         epochs = dict(cell.overrides).get("epochs") or get_recipe(cell.recipe).epochs

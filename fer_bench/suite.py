@@ -47,6 +47,20 @@ def field_types(cls: type) -> dict[str, type | tuple[type, ...]]:
 DATA_KEYS = {**field_types(LoadOptions), "limit_train": int, "limit_eval": int}
 
 
+def _parse(where: str, parse):
+    """parse(), with `where` in front of the one-line error a bad value gives."""
+    try:
+        return parse()
+    except FerBenchError as e:
+        raise FerBenchError(str(e) if str(e).startswith(where) else f"{where}: {e}") from None
+
+
+def _data(typed: dict) -> dict:
+    """A suite's data: mapping, parsed: LoadOptions plus the subset limits."""
+    limits = {k: typed.pop(k) for k in ("limit_train", "limit_eval") if k in typed}
+    return {"load": LoadOptions(**typed), **limits}    # LoadOptions checks its values
+
+
 def _closest(key: str, allowed) -> str:
     near = difflib.get_close_matches(str(key), list(allowed), n=1)
     return f" (did you mean {near[0]!r}?)" if near else f" (allowed: {', '.join(allowed)})"
@@ -128,7 +142,9 @@ class Suite:
     name: str
     description: str = ""
     seeds: list[int] = field(default_factory=lambda: [0])
-    data: dict = field(default_factory=dict)
+    load: LoadOptions = field(default_factory=LoadOptions)   # what changes the decoded dataset
+    limit_train: int | None = None   # stratified subsets (smoke suites)
+    limit_eval: int | None = None
     defaults: dict = field(default_factory=dict)
     cells: list[Cell] = field(default_factory=list)
     tables: dict[str, TableSpec] = field(default_factory=dict)   # the leaderboard's extra tables
@@ -198,7 +214,7 @@ def load_suite(path: str | Path) -> Suite:
     suite = Suite(
         name=name, description=str(raw.get("description", "")),
         seeds=_seeds(f"{path}", raw.get("seeds", [0])),
-        data=_typed(f"{path}: data", raw.get("data", {}), DATA_KEYS),
+        **_parse(f"{path}: data", lambda: _data(_typed(f"{path}: data", raw.get("data", {}), DATA_KEYS))),
         defaults=_typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES),
         tables=parse_tables(raw.get("tables") or {}, f"{path}: tables"),
         observe_test=bool(raw.get("observe_test", False)),

@@ -1,5 +1,5 @@
-"""The extra tables a suite asks its leaderboard for, parsed when the suite loads: a typo in a table
-fails before hours of training, not after."""
+"""The extra tables a suite asks its leaderboard for, each with an explicit `kind`, parsed when the suite
+loads: a typo in a table fails before hours of training, not after."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ class ArenaTable:
     """The arena headline: compact table with costs, accuracy-vs-cost plot, the two answering sentences."""
 
     seeds: int = 3
-    arena: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,14 +52,8 @@ class SweepTable:
 TableSpec = ArenaTable | TargetTable | ComparisonTable | SweepTable
 
 
-def _kind(spec: dict) -> type:
-    if spec.get("arena"):
-        return ArenaTable
-    if "suite" in spec:
-        return ComparisonTable
-    if "accuracy" in spec:
-        return TargetTable
-    return SweepTable
+KINDS: dict[str, type] = {"arena": ArenaTable, "target": TargetTable, "comparison": ComparisonTable,
+                          "sweep": SweepTable}
 
 
 def parse_tables(raw: dict | None, where: str = "tables") -> dict[str, TableSpec]:
@@ -77,7 +70,10 @@ def parse_tables(raw: dict | None, where: str = "tables") -> dict[str, TableSpec
         w = f"{where}: {name}"
         if not isinstance(spec, dict):
             raise FerBenchError(f"{w}: expected a mapping, e.g. {{model: bodapati_cnn, rows: optimizer, cols: lr}}")
-        cls = _kind(spec)
+        if spec.get("kind") not in KINDS:
+            raise FerBenchError(f"{w}: kind = {spec.get('kind')!r}; a table's kind is one of {', '.join(KINDS)}")
+        cls = KINDS[spec["kind"]]
+        spec = {k: v for k, v in spec.items() if k != "kind"}
         allowed = [f.name for f in fields(cls)]
         for k in spec:
             if k not in allowed:

@@ -84,7 +84,7 @@ def test_headline_is_computed_from_the_records(tmp_path):
             rec["timing"]["latency_ms_batch1"] = lat
             rec["curves"][0]["elapsed_seconds"] = 60.0 * macs / 1e8 * (1 + seed)   # big: 9 and 18 minutes
             (runs / f"{rec['run_id']}.json").write_text(json.dumps(rec))
-    write_leaderboard(tmp_path / "a", "a", {"headline": {"arena": True, "seeds": 2}})
+    write_leaderboard(tmp_path / "a", "a", {"headline": {"kind": "arena", "seeds": 2}})
     md = (tmp_path / "a" / "LEADERBOARD.md").read_text()
     head = re.sub(r" +", " ", md.split("## Headline")[1].split("## Leaderboard")[0])  # tabulate pads columns
     assert "| 1 | **big** (winner) |" in head and "| 75.50 ± " in head
@@ -122,7 +122,7 @@ def test_headline_costs_come_from_one_idle_measurement_when_it_covers_every_row(
 
     def table(budget):
         (perf / "arena_budget.json").write_text(json.dumps(budget))
-        md = write_leaderboard(tmp_path / "a", "a", {"headline": {"arena": True, "seeds": 1}}).read_text()
+        md = write_leaderboard(tmp_path / "a", "a", {"headline": {"kind": "arena", "seeds": 1}}).read_text()
         head = re.sub(r" +", " ", md.split("## Headline")[1].split("## Leaderboard")[0])
         return head, md.split("## Leaderboard")[1]
 

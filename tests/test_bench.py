@@ -249,7 +249,7 @@ def test_leaderboard_numbers_match_a_hand_computation(tmp_path):
     best.mkdir(parents=True)
     for seed in range(2):
         (best / f"z__r__s{seed}.json").write_text(json.dumps(fake_record("z", seed, labels, labels, val_acc=0.9)))
-    write_leaderboard(tmp_path / "best", "best", {"papers": {"title": "Against s", "suite": "s"}})
+    write_leaderboard(tmp_path / "best", "best", {"papers": {"kind": "comparison", "title": "Against s", "suite": "s"}})
     md = (tmp_path / "best" / "LEADERBOARD.md").read_text()
     wrong_a = sum(int((preds_of[("a", seed)] != labels).sum()) for seed in range(2))  # z is always right
     assert f"| a | r | {100 * a.mean():.2f} ± {100 * a.std(ddof=1):.2f} | 3 | {100 * (1 - a.mean()):+.2f} | " \
@@ -328,7 +328,7 @@ def test_target_table_states_whether_the_target_is_met(tmp_path, n_seeds, minute
         rec["curves"][-1]["elapsed_seconds"] = (minutes if seed == 0 else 50.0) * 60
         (runs / f"s{seed}.json").write_text(json.dumps(rec))
     spec = {"title": "T", "recipe": "best_r", "accuracy": 0.70, "minutes": 60, "seeds": 3}
-    write_leaderboard(tmp_path / "t", "t", {"target": spec})
+    write_leaderboard(tmp_path / "t", "t", {"target": {"kind": "target", **spec}})
     md = (tmp_path / "t" / "LEADERBOARD.md").read_text().split("## T\n")[1]
     assert f"Verdict for khaireddin_vgg / best_r: {verdict}." in md
     assert f"| khaireddin_vgg / best_r | 0 | 72.00 | {minutes:.1f} |" in md
@@ -389,7 +389,7 @@ def test_sweep_table_pivots_grid_cells_and_picks_by_validation(tmp_path):
             "paper": {"optimizer": "sgd", "lr": 1e-2}}
     (tmp_path / "s" / "plots").mkdir()
     (tmp_path / "s" / "plots" / "confusion_m__r__lr=0.01--optimizer=sgd.png").write_bytes(b"old")
-    md = write_leaderboard(tmp_path / "s", "s", {"sweep": spec}).read_text()
+    md = write_leaderboard(tmp_path / "s", "s", {"sweep": {"kind": "sweep", **spec}}).read_text()
     assert "## Sweep" in md and "| optimizer | 0.001 | 0.01 |" in md
     assert "| adam | 50.0 / 100.0 | 55.0 / 100.0 |" in md
     assert "Best by validation: lr=0.01, optimizer=adam" in md

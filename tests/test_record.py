@@ -71,17 +71,19 @@ def test_a_failed_record_is_its_own_type():
 
 
 def test_table_specs_are_typed_and_typos_fail_when_the_suite_loads():
-    specs = parse_tables({"headline": {"arena": True, "seeds": 3},
-                          "target": {"recipe": "r", "accuracy": 0.7, "minutes": 20, "seeds": 3},
-                          "sweep": {"model": "m", "rows": "optimizer", "cols": "lr"}})
+    specs = parse_tables({"headline": {"kind": "arena", "seeds": 3},
+                          "target": {"kind": "target", "recipe": "r", "accuracy": 0.7, "minutes": 20, "seeds": 3},
+                          "sweep": {"kind": "sweep", "model": "m", "rows": "optimizer", "cols": "lr"}})
     assert specs["headline"] == ArenaTable(seeds=3)
     assert isinstance(specs["target"], TargetTable) and isinstance(specs["sweep"], SweepTable)
     with pytest.raises(FerBenchError, match="unknown key 'minuts'.*did you mean 'minutes'"):
-        parse_tables({"t": {"recipe": "r", "accuracy": 0.7, "minuts": 20, "seeds": 3}})
+        parse_tables({"t": {"kind": "target", "recipe": "r", "accuracy": 0.7, "minuts": 20, "seeds": 3}})
     with pytest.raises(FerBenchError, match="needs cols"):
-        parse_tables({"s": {"model": "m", "rows": "lr"}})
+        parse_tables({"s": {"kind": "sweep", "model": "m", "rows": "lr"}})
+    with pytest.raises(FerBenchError, match="kind = 'sweeep'; a table's kind is one of arena, target"):
+        parse_tables({"s": {"kind": "sweeep", "model": "m", "rows": "lr", "cols": "lr"}})
     with pytest.raises(FerBenchError, match="fraction"):
-        parse_tables({"t": {"recipe": "r", "accuracy": 70, "minutes": 20, "seeds": 3}})
+        parse_tables({"t": {"kind": "target", "recipe": "r", "accuracy": 70, "minutes": 20, "seeds": 3}})
 
 
 def test_every_shipped_suite_parses():

@@ -171,6 +171,10 @@ def test_corrupt_resume_checkpoint_is_detected(tmp_path):
     ("defaults: {epochs: 0}\ncells: [{model: lenet5}]", "epochs = 0 must be a positive number"),
     ("cells: [{model: lenet5, overrides: {lr: .nan}}]", "lr = nan must be a positive number"),
     ("name: ../../x\ncells: [{model: lenet5}]", "must be a plain name"),
+    ("data: {labels: ferplu}\ncells: [{model: lenet5}]", "data: labels = 'ferplu' is not one of fer2013, ferplus"),
+    ("cells: [{model: lenet5, overrides: {optimizer: adamm}}]", "optimizer 'adamm' is not one of sgd"),
+    ("tables: {t: {kind: target, recipe: r, accuracy: 0.7, minuts: 20, seeds: 3}}\ncells: [{model: lenet5}]",
+     "tables: t: unknown key 'minuts' (did you mean 'minutes'?)"),
 ])
 def test_bad_suites_are_one_line_errors(tmp_path, capsys, text, needle):
     suite = tmp_path / "bad.yaml"

@@ -35,6 +35,14 @@ class LoadOptions:
     val_fraction: float = 0.1    # only for folders without a validation split
     split_seed: int = 0
 
+    def __post_init__(self) -> None:
+        for key, allowed in (("fmt", ("auto", "csv", "folder")), ("labels", ("fer2013", "ferplus")),
+                             ("ferplus_mode", ("majority", "plurality"))):
+            if getattr(self, key) not in allowed:
+                raise FerBenchError(f"{key} = {getattr(self, key)!r} is not one of {', '.join(allowed)}")
+        if not 0 <= self.val_fraction < 1:
+            raise FerBenchError(f"val_fraction = {self.val_fraction!r} must be in [0, 1)")
+
 
 def cache_dir() -> Path:
     return Path(os.environ.get("FER_BENCH_CACHE", Path.home() / ".cache" / "fer-bench"))
