@@ -134,5 +134,12 @@ def test_headline_costs_come_from_one_idle_measurement_when_it_covers_every_row(
     head, _ = table({**budget, "hardware": "another cpu"})
     assert "| 0.64 | 3,505 |" in head and "idle another cpu" in head
     assert "some rows were trained on another machine (cpu)" in head
+    # rows trained on two machines: the idle costs still apply; the hardware column and the budget caveat say so
+    seelam = json.loads((runs / "seelam_cnn__arena__s0.json").read_text())
+    seelam["environment"]["hardware"]["cpu"] = "cpu2"
+    (runs / "seelam_cnn__arena__s0.json").write_text(json.dumps(seelam))
+    head, _ = table(budget)
+    assert "| 1.62 | 366 |" in head and "trained on different machines (cpu; cpu2" in head
+    assert "Cost columns come from the records' own" not in head      # they do not: the idle file gives them
     head, _ = table({**budget, "models": {"lenet5": budget["models"]["lenet5"]}})
     assert "| 99.00 |" in head and "idle" not in head

@@ -61,7 +61,6 @@ def headline(rows: list[Row], winner: Row, plots_dir: Path, seeds_wanted: int,
              cost_note: str | None = None) -> list[str]:
     """The compact table, the accuracy-vs-cost plot and the two sentences that answer the question."""
     hw = sorted({r.hardware for r in rows})
-    mixed = len(hw) > 1
     budget = sorted({r.epoch_budget for r in rows})
     out = ["## Headline", "",
            f"Every architecture trained with one recipe at one budget ({'/'.join(map(str, budget))} epochs), "
@@ -71,14 +70,23 @@ def headline(rows: list[Row], winner: Row, plots_dir: Path, seeds_wanted: int,
            "predictions of matched seeds against it. MMACs: one 48x48 image, eval mode. Latency: batch 1, "
            "median ms, the faster of the run precision and fp32. "
            + (cost_note or "Train img/s: median over seeds.")
-           + (f" Cost columns come from the records' own hardware, which differs between rows ({'; '.join(hw)}): "
-              "compare them within one hardware only (the hardware column)." if mixed else f" Hardware: {hw[0]}."),
+           + _hardware_sentence(hw, idle=cost_note is not None),
            "", to_markdown(headline_frame(rows, winner, seeds_wanted, costs=True))]
     out += ["", *answer(rows, winner, seeds_wanted), "", *budget_line(rows, seeds_wanted)]
     png = "accuracy_vs_cost.png"
     cost_plot(rows, winner, plots_dir / png)
     out += ["", f"![accuracy against cost](plots/{png}) (also as [SVG](plots/accuracy_vs_cost.svg))"]
     return out
+
+
+def _hardware_sentence(hw: list[str], idle: bool) -> str:
+    if len(hw) == 1:
+        return f" Hardware: {hw[0]}."
+    if idle:
+        return (f" The rows were trained on different machines ({'; '.join(hw)}; the hardware column): the "
+                "budget line's training minutes compare only within one machine.")
+    return (f" Cost columns come from the records' own hardware, which differs between rows ({'; '.join(hw)}): "
+            "compare them within one hardware only (the hardware column).")
 
 
 def answer(rows: list[Row], winner: Row, seeds_wanted: int) -> list[str]:
