@@ -3,13 +3,26 @@ are generated from these fields. No heavy imports: the command line's --help bui
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass, field, fields
 
 OPTIMIZERS = ("sgd", "adam", "amsgrad", "adamw", "rmsprop")
 
 
-def _override(kind, help: str, **cli) -> dict:
-    return {"metadata": {"type": kind, "help": help, "cli": cli}, "default": None}
+def field_types(cls: type) -> dict[str, type | tuple[type, ...]]:
+    """A dataclass's fields and the types a YAML value of each may have ('str | None' -> str)."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        t = hints[f.name]
+        args = tuple(a for a in typing.get_args(t) if a is not type(None)) if typing.get_args(t) else (t,)
+        out[f.name] = args[0] if len(args) == 1 else args
+    return out
+
+
+def _override(help: str, **cli) -> dict:
+    return {"metadata": {"help": help, "cli": cli}, "default": None}
 
 
 @dataclass(frozen=True)
@@ -17,12 +30,12 @@ class Overrides:
     """What a single run may change in its recipe. The one definition: `fer-bench train`'s flags and a
     suite's `defaults:` / `overrides:` / `grid:` keys are generated from these fields."""
 
-    epochs: int | None = field(**_override(int, "epoch budget (default: the recipe's)"))
-    batch_size: int | None = field(**_override(int, "override the recipe's batch size"))
-    lr: float | None = field(**_override(float, "override the recipe's learning rate"))
-    optimizer: str | None = field(**_override(str, "override the recipe's optimiser", choices=OPTIMIZERS))
+    epochs: int | None = field(**_override("epoch budget (default: the recipe's)"))
+    batch_size: int | None = field(**_override("override the recipe's batch size"))
+    lr: float | None = field(**_override("override the recipe's learning rate"))
+    optimizer: str | None = field(**_override("override the recipe's optimiser", choices=OPTIMIZERS))
     pretrained: bool | str | None = field(**_override(
-        (bool, str), "timm-backed models: load weights from PATH, or (no PATH) the local timm/HF cache",
+        "timm-backed models: load weights from PATH, or (no PATH) the local timm/HF cache",
         metavar="PATH", nargs="?", const=True))
 
     def set(self) -> dict:
@@ -30,14 +43,16 @@ class Overrides:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
     @staticmethod
-    def types() -> dict[str, type | tuple[type, ...]]:
-        return {f.name: f.metadata["type"] for f in fields(Overrides)}
+    def choices() -> dict[str, tuple[str, ...]]:
+        """The fields whose values come from a fixed list (a suite's value is checked against it too)."""
+        return {f.name: f.metadata["cli"]["choices"] for f in fields(Overrides) if "choices" in f.metadata["cli"]}
 
     @staticmethod
     def add_arguments(parser) -> None:
         """--epochs, --batch-size, --lr, --optimizer, --pretrained (argparse)."""
+        types = field_types(Overrides)
         for f in fields(Overrides):
-            kind = f.metadata["type"]
+            kind = types[f.name]
             extra = {"type": kind} if kind in (int, float) else {}
             parser.add_argument(f"--{f.name.replace('_', '-')}", help=f.metadata["help"], **extra,
                                 **f.metadata["cli"])

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import fnmatch
 import itertools
 import math
 import re
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,30 +15,20 @@ import yaml
 from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.models import get_card
-from fer_bench.overrides import OPTIMIZERS, Overrides
+from fer_bench.overrides import Overrides, field_types
 from fer_bench.recipes import get_recipe
 from fer_bench.table_specs import TableSpec, parse_tables
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Per-cell settings a suite may override, with their types.
-OVERRIDES = Overrides.types()
+OVERRIDES = field_types(Overrides)
+CHOICES = Overrides.choices()
 SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test", "external")
 EXTERNAL_KEYS = {"name": str, "path": str, "faces": bool, "label_from_name": str, "split": str}
 CELL_KEYS = ("model", "recipe", "seeds", "overrides", "grid")
 # Numbers a run needs to make sense: an epoch budget of 0 would record an untrained model as finished.
 POSITIVE = ("epochs", "batch_size", "lr", "limit_train", "limit_eval")
-
-
-def field_types(cls: type) -> dict[str, type | tuple[type, ...]]:
-    """A dataclass's fields and the types a YAML value of each may have ('str | None' -> str)."""
-    hints = typing.get_type_hints(cls)
-    out = {}
-    for f in dataclasses.fields(cls):
-        t = hints[f.name]
-        args = tuple(a for a in typing.get_args(t) if a is not type(None)) if typing.get_args(t) else (t,)
-        out[f.name] = args[0] if len(args) == 1 else args
-    return out
 
 
 # A suite's data: keys are LoadOptions' fields (what changes the decoded dataset) and the subset limits.
@@ -182,8 +170,8 @@ def _typed(where: str, d: dict, allowed: dict) -> dict:
             v = float(v)
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
             raise FerBenchError(f"{where}: {k} = {v!r} has the wrong type")
-        if allowed is OVERRIDES and k == "optimizer" and v not in OPTIMIZERS:
-            raise FerBenchError(f"{where}: optimizer {v!r} is not one of {', '.join(OPTIMIZERS)}")
+        if allowed is OVERRIDES and k in CHOICES and v not in CHOICES[k]:
+            raise FerBenchError(f"{where}: {k} {v!r} is not one of {', '.join(CHOICES[k])}")
         out[k] = v
     check_numbers(where, out)
     return out

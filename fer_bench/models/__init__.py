@@ -8,6 +8,7 @@ from fer_bench.models import (  # noqa: F401  (each module registers its models)
     modern_backbones_48px,
     sahi_classifying_feelings,
     seelam_emotion_recognition,
+    speedrun_vgg,
     timm_models,
 )
 from fer_bench.models.registry import (

@@ -38,18 +38,20 @@ class KhaireddinVGG(nn.Module):
     # 1 = the centre crop alone (the arena's single view, the same protocol as every other model)
     eval_crops = 10
 
-    def __init__(self, num_classes: int = 7, in_chans: int = 1, drop: float = 0.2) -> None:
+    def __init__(self, num_classes: int = 7, in_chans: int = 1, drop: float = 0.2,
+                 widths: tuple[int, ...] = (64, 128, 256, 512), hidden: int = 4096) -> None:
         super().__init__()
-        chans = [in_chans, 64, 128, 256, 512]
+        chans = [in_chans, *widths]
         blocks = []
         for cin, cout in zip(chans[:-1], chans[1:]):
             blocks += [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
                        nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
                        nn.MaxPool2d(2)]
         self.features = nn.Sequential(*blocks)
-        self.lin1 = nn.Linear(512 * 2 * 2, 4096)
-        self.lin2 = nn.Linear(4096, 4096)
-        self.lin3 = nn.Linear(4096, num_classes)
+        side = self.crop // 2 ** len(widths)
+        self.lin1 = nn.Linear(widths[-1] * side * side, hidden)
+        self.lin2 = nn.Linear(hidden, hidden)
+        self.lin3 = nn.Linear(hidden, num_classes)
         self.drop = nn.Dropout(drop)
 
     def forward_crops(self, x: torch.Tensor) -> torch.Tensor:
