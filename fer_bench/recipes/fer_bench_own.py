@@ -1,0 +1,92 @@
+"""fer-bench's own recipes: the one-cycle family behind `best`, the speedrun, the FER+ votes variant and
+the arena's shared recipe."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fer_bench.data.augment import AugmentConfig
+from fer_bench.recipes.recipe import RECIPES, Recipe, register_recipe
+
+register_recipe(Recipe(
+    name="onecycle_vgg",
+    optimizer="sgd", lr=0.02, momentum=0.9, nesterov=True, weight_decay=5e-4, epochs=25, batch_size=128,
+    schedule={"name": "onecycle", "pct_start": 0.2},
+    checkpoint_monitor="val/acc",
+    label_smoothing=0.1,
+    fit_val_crops=2,
+    augment=AugmentConfig(hflip=True, rotation=10, shift=0.1, zoom=0.1, brightness=(0.8, 1.2), erase=0.5),
+    source="fer-bench's own recipe for a fixed CPU budget (about 45 min on 2 cores): Khaireddin & Chen's "
+           "network and ten-crop test, trained with a one-cycle schedule instead of 300 epochs of plateaus",
+    interpretation=(
+        "Chosen, not swept: one-cycle (20% warm-up to lr 0.02, twice theirs for twice their batch of 64, "
+        "then cosine to ~0), weight decay 5e-4 (short schedules tolerate more), label smoothing 0.1 "
+        "(FER-2013 labels are noisy), random erasing p=0.5 as in their code, milder affine ranges than "
+        "their recipe.",
+        "Per-epoch validation uses the centre crop and its mirror (2 of the 10 crops) to save about 30 s "
+        "an epoch; the selected checkpoint is then scored with the full ten-crop protocol on both splits.",
+    ),
+))
+
+register_recipe(replace(
+    RECIPES["onecycle_vgg"],
+    name="onecycle_vgg_light",
+    epochs=28,
+    augment=AugmentConfig(hflip=True, rotation=10, zoom=0.1),
+    source="onecycle_vgg with lighter regularisation and the rest of a 60-minute budget (28 epochs)",
+    interpretation=(
+        "Why: onecycle_vgg's seed-0 run ended with training accuracy (67.2%, augmented) no higher than "
+        "validation accuracy (66.6%, centre + mirror): under-fitting, not over-fitting, for a 25-epoch budget. "
+        "So no random erasing and no affine shift (the model's random 40x40 crop of the 48x48 face already "
+        "shifts by up to 8 px); flip, rotation 10 and zoom 0.1 stay. Decided on training and validation "
+        "curves only.",
+    ),
+))
+
+register_recipe(replace(
+    RECIPES["onecycle_vgg_light"],
+    name="speedrun",
+    epochs=24,
+    source="the FER-2013 speedrun's recipe (issue #21): onecycle_vgg_light's ingredients for speedrun_vgg, "
+           "with the epoch count that fits a 20-minute training budget on 2 CPU cores",
+    interpretation=(
+        "24 epochs: speedrun_vgg trains at about 800 images/s here (bf16-mixed, channels_last; "
+        "benchmarks/perf/speedrun_width.py), about 45 s an epoch with augmentation and validation, so 24 "
+        "epochs leave a margin under 20 minutes.",
+        "Everything else is onecycle_vgg_light's, chosen on validation curves only: one-cycle SGD Nesterov to "
+        "lr 0.02, batch 128, weight decay 5e-4, label smoothing 0.1, flip, rotation 10, zoom 0.1; centre "
+        "crop + mirror for per-epoch validation, ten crops at test.",
+    ),
+))
+
+register_recipe(replace(
+    RECIPES["onecycle_vgg_light"],
+    name="onecycle_vgg_light_votes",
+    targets="votes",
+    source="onecycle_vgg_light trained on FER+ vote distributions (Barsoum et al. 2016, cross-entropy mode)",
+    interpretation=(
+        "For --labels ferplus only. Each training image's target is its vote distribution over the classes "
+        "after the reference's outlier removal (single votes dropped; unknown / not-a-face votes are no "
+        "emotion), instead of the one-hot majority label; the loss is cross-entropy against it, label "
+        "smoothing 0.1 on top as in onecycle_vgg_light. The images are the majority protocol's, so the "
+        "test set and its labels are the reference protocol's and the rows compare with best-ferplus.",
+    ),
+))
+
+register_recipe(replace(
+    RECIPES["onecycle_vgg_light"],
+    name="arena",
+    epochs=12,
+    fit_val_crops=None,
+    eval_protocol="single",
+    source="the architecture arena's one shared recipe: onecycle_vgg_light's ingredients (one-cycle SGD "
+           "Nesterov to lr 0.02, batch 128, weight decay 5e-4, label smoothing 0.1; flip, rotation 10, zoom 0.1) "
+           "for every architecture, at one epoch budget",
+    interpretation=(
+        "Not tuned per architecture: the same optimiser, schedule, batch, augmentation and budget for all, so "
+        "a row differs from another only by its architecture.",
+        "12 epochs: the arena's CPU budget (see benchmarks/arena.yaml); arena-full.yaml gives 100 for a GPU.",
+        "One evaluation protocol: a single centre view (crop models: the centre crop, validation included); "
+        "hflip-TTA is a separate column, a model's own protocol (ten-crop) an extra, labelled one.",
+    ),
+))

@@ -1,0 +1,95 @@
+"""The Recipe type and its registry. A recipe is data: optimiser, schedule, budget, stopping, loss
+weighting, augmentation. The LightningModule reads a recipe; it knows nothing about papers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from fer_bench.data.augment import AugmentConfig
+from fer_bench.errors import FerBenchError
+from fer_bench.overrides import Overrides
+from fer_bench.schedules import EarlyStop, Schedule
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    optimizer: str                 # sgd | adam | amsgrad | adamw | rmsprop
+    lr: float
+    epochs: int                    # budget; early stopping may end sooner
+    batch_size: int
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0      # coupled L2 on every parameter (torch's weight_decay)
+    schedule: Schedule | None = None       # a mapping is accepted too: {"name": "exponential", "gamma": g}
+    early_stopping: EarlyStop | None = None  # or {"monitor": "val/loss", "mode": "min", "patience": n}
+    checkpoint_monitor: str = "val/acc"  # always a val/ metric: PrivateTest never selects
+    checkpoint_mode: str = "max"
+    class_weights: str | None = None     # None | "balanced"
+    oversample: dict[str, int] | None = None
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    label_smoothing: float = 0.0
+    # "label": one class per image; "votes": FER+ only, each training image's vote distribution as a
+    # soft target (the FER+ paper's cross-entropy mode); validation and test keep the majority labels
+    targets: str = "label"
+    drop_blank: bool = False
+    fit_val_crops: int | None = None  # crop-averaging models: crops used by per-epoch validation
+    # "native": a model's own test protocol (Khaireddin's ten-crop); "single": one centre view for
+    # every model, validation and test alike, so that architectures are compared on equal terms
+    eval_protocol: str = "native"
+    pretrained: bool | str = False  # timm-backed models: True = local timm/HF cache, or a file
+    source: str = ""               # where the recipe comes from
+    interpretation: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Recipes are written (and stored in records and checkpoints) with plain mappings for their parts.
+        if isinstance(self.schedule, dict):
+            object.__setattr__(self, "schedule", Schedule(**self.schedule))
+        if isinstance(self.early_stopping, dict):
+            object.__setattr__(self, "early_stopping", EarlyStop(**self.early_stopping))
+        monitors = [self.checkpoint_monitor]
+        if self.early_stopping:
+            monitors.append(self.early_stopping.monitor)
+        if self.schedule and self.schedule.monitor:
+            monitors.append(self.schedule.monitor)
+        if self.targets not in ("label", "votes"):
+            raise ValueError(f"recipe {self.name}: targets {self.targets!r} is not label or votes")
+        if self.eval_protocol not in ("native", "single"):
+            raise ValueError(f"recipe {self.name}: eval_protocol {self.eval_protocol!r} is not native or single")
+        for m in monitors:
+            if not m.startswith("val/"):
+                raise ValueError(f"recipe {self.name}: {m} is not a validation metric")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["augment"] = self.augment.to_dict()
+        d["schedule"] = self.schedule.to_dict() if self.schedule else None
+        d["early_stopping"] = self.early_stopping.to_dict() if self.early_stopping else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Recipe:
+        """The inverse of to_dict (checkpoints and records keep recipes as plain data)."""
+        known = {f.name for f in fields(cls)}
+        aug = dict(d.get("augment") or {})
+        if aug.get("brightness") is not None:
+            aug["brightness"] = tuple(aug["brightness"])
+        plain = {k: v for k, v in d.items() if k in known and k not in ("augment", "interpretation")}
+        return cls(**plain, augment=AugmentConfig(**aug), interpretation=tuple(d.get("interpretation", ())))
+
+    def with_overrides(self, overrides: Overrides) -> Recipe:
+        return replace(self, **overrides.set())
+
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def register_recipe(r: Recipe) -> Recipe:
+    RECIPES[r.name] = r
+    return r
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise FerBenchError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES))}")
+    return RECIPES[name]
