@@ -10,7 +10,7 @@ SUITE  ?= paper-repro
 
 NATURAL_SRC ?= ../shared/data/natural
 
-.PHONY: arena paper-budget best perf natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
+.PHONY: arena paper-budget best speedrun perf natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ arena: natural
 paper-budget: natural
 	$(BIN)/fer-bench bench paper-budget --data $(DATA)
 
+# The FER-2013 speedrun (>= 70% in 20 min a seed) and its ablation rows: run it ALONE on the machine, since
+# its verdict reads the training wall clock (resumable, but a resumed seed's minutes include the restart).
+speedrun: natural
+	$(BIN)/fer-bench bench speedrun --data $(DATA)
+
 leaderboard:
 	$(BIN)/fer-bench leaderboard $(SUITE)
 
@@ -86,3 +91,4 @@ perf:
 	$(BIN)/python benchmarks/perf/time_to_accuracy.py
 	$(BIN)/python benchmarks/perf/arena_budget.py
 	$(BIN)/python benchmarks/perf/onnx_latency.py
+	$(BIN)/python benchmarks/perf/speedrun_width.py

@@ -49,11 +49,30 @@ class SweepTable:
     paper: dict = field(default_factory=dict)
 
 
-TableSpec = ArenaTable | TargetTable | ComparisonTable | SweepTable
+@dataclass(frozen=True)
+class AblationTable:
+    """One row per ingredient removed: each variant cell against the reference cell (`model`, `recipe`) at
+    matched seeds. A variant is a recipe name, or 'model / recipe' when the variant changes the network."""
+
+    model: str
+    recipe: str
+    variants: list = field(default_factory=list)
+    title: str = "Ablation: what each ingredient buys"
+
+    def cells(self) -> list[tuple[str, str]]:
+        """The variants as (model, recipe) pairs."""
+        out = []
+        for v in self.variants:
+            model, _, recipe = str(v).rpartition("/")
+            out.append((model.strip() or self.model, recipe.strip()))
+        return out
+
+
+TableSpec = ArenaTable | TargetTable | ComparisonTable | SweepTable | AblationTable
 
 
 KINDS: dict[str, type] = {"arena": ArenaTable, "target": TargetTable, "comparison": ComparisonTable,
-                          "sweep": SweepTable}
+                          "sweep": SweepTable, "ablation": AblationTable}
 
 
 def parse_tables(raw: dict | None, where: str = "tables") -> dict[str, TableSpec]:
@@ -102,3 +121,10 @@ def _check_values(where: str, spec: TableSpec) -> None:
         raise FerBenchError(f"{where}: seeds must be positive")
     if isinstance(spec, SweepTable) and not isinstance(spec.paper, dict):
         raise FerBenchError(f"{where}: paper must map grid keys to values, e.g. {{optimizer: amsgrad, lr: 0.01}}")
+    if isinstance(spec, AblationTable):
+        if not isinstance(spec.variants, list) or not spec.variants or not all(
+                isinstance(v, str) and v.rpartition("/")[2].strip() for v in spec.variants):
+            raise FerBenchError(f"{where}: variants must be a non-empty list of recipe names or 'model / recipe' "
+                                "strings, e.g. [speedrun_no_smoothing, khaireddin_vgg / speedrun_full_width]")
+        if (spec.model, spec.recipe) in spec.cells():
+            raise FerBenchError(f"{where}: the reference {spec.model} / {spec.recipe} is also listed as a variant")

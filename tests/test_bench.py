@@ -336,6 +336,49 @@ def test_target_table_states_whether_the_target_is_met(tmp_path, n_seeds, minute
         assert "**71.00 ± 1.00** (95% CI ± 2.48)" in md
 
 
+def test_ablation_table_reads_what_changed_and_the_deltas_from_the_records(tmp_path):
+    """Reference: 2 seeds at 72 and 70 of 100 right; a variant without label smoothing, seed 0 only, at 69
+    (its 3 extra errors are the reference's only discordant pairs); a second network, seed 1, at 71."""
+    labels = np.arange(100) % 7
+    runs = tmp_path / "ab" / "runs"
+    runs.mkdir(parents=True)
+    ref_recipe = {"name": "fast", "epochs": 24, "label_smoothing": 0.1, "augment": {"hflip": True, "rotation": 10},
+                  "source": "ours", "interpretation": ["why"]}
+    cells = [("net", "fast", 0, 72, {}), ("net", "fast", 1, 70, {}),
+             ("net", "fast_no_ls", 0, 69, {"name": "fast_no_ls", "label_smoothing": 0.0, "source": "other"}),
+             ("wide", "fast_wide", 1, 71, {"name": "fast_wide", "epochs": 8, "augment": {"hflip": True}})]
+    for model, recipe, seed, n_right, changes in cells:
+        preds = labels.copy()
+        preds[n_right:] = (labels[n_right:] + 1) % 7
+        rec = fake_record(model, seed, labels, preds, val_acc=0.6 if recipe == "fast" else 0.5)
+        rec["recipe"] = {**ref_recipe, **changes}
+        rec["curves"][-1]["elapsed_seconds"] = 600.0 + 60 * seed
+        (runs / f"{model}__{recipe}__s{seed}.json").write_text(json.dumps(rec))
+    spec = {"kind": "ablation", "title": "A", "model": "net", "recipe": "fast",
+            "variants": ["fast_no_ls", "wide / fast_wide", "fast_missing"]}
+    write_leaderboard(tmp_path / "ab", "ab", {"ablation": spec})
+    md = (tmp_path / "ab" / "LEADERBOARD.md").read_text()
+    table = md.split("## A\n")[1]
+    assert "| reference | – | 0, 1 | 60.00 | 71.00 | – | – | 10.5 |" in table
+    # seed 0: 69 - 72 = -3 points; McNemar b=3, c=0: p = 2 / 2**3
+    assert ("| net / fast_no_ls | label_smoothing 0.1 → 0.0 | 0 | 50.00 | 69.00 | -3.00 | 0.25 | 10.0 |"
+            in table)
+    assert ("| wide / fast_wide | network net → wide; augment.rotation 10 → None; epochs 24 → 8 | 1 | 50.00 | "
+            "71.00 | +1.00 |" in table)
+    assert "| net / fast_missing | (no finished run yet) |" in table
+    # variants have their own table: the leaderboard's rows are the reference alone
+    wide = md.split("## Leaderboard (PrivateTest)")[1].split("## ")[0]
+    assert "fast_no_ls" not in wide and "| net (ref) | fast |" in wide
+
+
+def test_ablation_table_spec_errors_name_the_key():
+    from fer_bench.table_specs import parse_tables
+    with pytest.raises(FerBenchError, match="variants must be a non-empty list"):
+        parse_tables({"ab": {"kind": "ablation", "model": "m", "recipe": "r", "variants": []}})
+    with pytest.raises(FerBenchError, match="reference m / r is also listed"):
+        parse_tables({"ab": {"kind": "ablation", "model": "m", "recipe": "r", "variants": ["m / r"]}})
+
+
 def test_mcnemar_small_cases():
     # By hand: P(X <= k) for X ~ Binomial(n, 1/2), doubled.
     assert mcnemar_p(0, 0) == 1.0

@@ -59,6 +59,27 @@ register_recipe(replace(
     ),
 ))
 
+# The speedrun's ablation (issue #21): each recipe removes one ingredient of `speedrun`, 1 seed each. What a row
+# changed is computed from the records by the leaderboard's ablation table; the notes here say why it is there.
+_ABLATIONS = {
+    "speedrun_no_smoothing": ({"label_smoothing": 0.0}, "label smoothing 0.1 removed"),
+    "speedrun_no_augment": ({"augment": AugmentConfig()}, "flip, rotation and zoom removed (the model's own "
+                            "random 40x40 crop stays: it is part of the network's protocol)"),
+    "speedrun_flat_lr": ({"schedule": None}, "the one-cycle schedule replaced by a constant lr 0.02"),
+    # khaireddin_vgg trains at 206 images/s against speedrun_vgg's 936 (benchmarks/perf/speedrun_width.py,
+    # Sapphire Rapids Xeon): 5 of its epochs take about the 15-16 minutes of speedrun's 24.
+    "speedrun_full_width": ({"epochs": 5}, "for khaireddin_vgg, the full-width network: the epochs that fit "
+                            "speedrun's training minutes at its throughput (5)"),
+}
+for _name, (_change, _why) in _ABLATIONS.items():
+    register_recipe(replace(
+        RECIPES["speedrun"], name=_name, **_change,
+        source=f"the speedrun's ablation: speedrun with {_why}",
+        interpretation=("One ingredient of the speedrun recipe removed, everything else unchanged; 1 seed, "
+                        "compared with speedrun's run of the same seed (benchmarks/speedrun.yaml's ablation).",),
+    ))
+
+
 register_recipe(replace(
     RECIPES["onecycle_vgg_light"],
     name="onecycle_vgg_light_votes",

@@ -11,6 +11,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_write
 from fer_bench.plots import confusion_png, curves_png
 from fer_bench.record import FailedRecord, RunRecord, load_records
+from fer_bench.report.ablation import ablation_table, in_ablation
 from fer_bench.report.arena import headline, idle_costs
 from fer_bench.report.claims import claims_audit
 from fer_bench.report.progress import target_table, time_to_accuracy_section
@@ -26,7 +27,15 @@ from fer_bench.report.tables import (
     write_tidy_csv,
 )
 from fer_bench.stats import format_p
-from fer_bench.table_specs import ArenaTable, ComparisonTable, SweepTable, TableSpec, TargetTable, parse_tables
+from fer_bench.table_specs import (
+    AblationTable,
+    ArenaTable,
+    ComparisonTable,
+    SweepTable,
+    TableSpec,
+    TargetTable,
+    parse_tables,
+)
 
 
 def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
@@ -38,10 +47,13 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
     if not finished:
         raise FerBenchError(f"{suite_dir / 'runs'}: no finished run records to aggregate")
     all_rows = aggregate(finished)
-    # A sweep's grid points are shown in their own table, not as leaderboard rows: twelve variants of
-    # one model would crowd out the comparison between models (and could become the reference row).
-    sweeps = {name: s for name, s in tables.items() if isinstance(s, SweepTable)}
-    rows = [r for r in all_rows if not any(in_sweep(r, s) for s in sweeps.values())] or all_rows
+    # A sweep's grid points and an ablation's variants are shown in their own tables, not as leaderboard
+    # rows: twelve variants of one model would crowd out the comparison between models (and one could
+    # become the reference row).
+    sweeps = [s for s in tables.values() if isinstance(s, SweepTable)]
+    ablations = [s for s in tables.values() if isinstance(s, AblationTable)]
+    rows = [r for r in all_rows if not any(in_sweep(r, s) for s in sweeps)
+            and not any(in_ablation(r, s) for s in ablations)] or all_rows
     ref = max(rows, key=lambda r: r.val_acc)
     paired_p_values(rows, ref)
     plots_dir = suite_dir / "plots"
@@ -83,6 +95,8 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
             lines += target_table(spec, rows)
         elif isinstance(spec, SweepTable):
             lines += sweep_table(name, spec, all_rows, plots_dir)
+        elif isinstance(spec, AblationTable):
+            lines += ablation_table(spec, all_rows)
     lines += ["", "## Confusion matrices and training curves", ""]
     for r in rows:
         stem = f"{r.model}__{r.recipe}{'__' + r.label if r.label else ''}"

@@ -118,22 +118,25 @@ def natural_summary(recs: list[RunRecord]) -> NaturalSummary | None:
 
 def paired_p_values(rows: list[Row], ref: Row) -> None:
     """McNemar p of each row against `ref`, pooled over the seeds both have."""
-    ref_correct = {r.seed: r.correct() for r in ref.records}
     for row in rows:
-        if row is ref:
-            row.p_vs_ref = None
+        row.p_vs_ref = None if row is ref else paired_p(row, ref)
+
+
+def paired_p(row: Row, ref: Row) -> float | None:
+    """Exact McNemar p of `row` against `ref` on per-image PrivateTest correctness, pooled over the seeds
+    both have; None without a matched seed."""
+    ref_correct = {r.seed: r.correct() for r in ref.records}
+    b = c = 0
+    matched = False
+    for r in row.records:
+        other = ref_correct.get(r.seed)
+        mine = r.correct()
+        if other is None or len(other) != len(mine):
             continue
-        b = c = 0
-        matched = False
-        for r in row.records:
-            other = ref_correct.get(r.seed)
-            mine = r.correct()
-            if other is None or len(other) != len(mine):
-                continue
-            b += int((other & ~mine).sum())
-            c += int((~other & mine).sum())
-            matched = True
-        row.p_vs_ref = mcnemar_p(b, c) if matched else None
+        b += int((other & ~mine).sum())
+        c += int((~other & mine).sum())
+        matched = True
+    return mcnemar_p(b, c) if matched else None
 
 
 def ensemble(row: Row) -> dict | None:

@@ -1,0 +1,69 @@
+"""The ablation table: one row per ingredient removed, each against the reference cell at matched seeds.
+What a row changed is read from the records (the recipes as trained, the networks), never typed by hand."""
+
+from __future__ import annotations
+
+from statistics import mean
+
+from fer_bench.report.rows import Row, paired_p
+from fer_bench.stats import format_p
+from fer_bench.table_specs import AblationTable
+
+# Recipe fields that name or describe a recipe rather than change its training.
+_DESCRIPTIVE = {"name", "source", "interpretation"}
+
+
+def _flat(d: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out |= _flat(v, f"{prefix}{k}.")
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def recipe_diff(ref: dict, other: dict) -> list[str]:
+    """'key ref -> other' for every training setting that differs between two recipes as trained."""
+    a = _flat({k: v for k, v in ref.items() if k not in _DESCRIPTIVE})
+    b = _flat({k: v for k, v in other.items() if k not in _DESCRIPTIVE})
+    return [f"{k} {a.get(k)!r} → {b.get(k)!r}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+
+
+def in_ablation(row: Row, spec: AblationTable) -> bool:
+    return (row.model, row.recipe) in spec.cells() and not row.label
+
+
+def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
+    find = {(r.model, r.recipe): r for r in rows if not r.label}
+    out = ["", f"## {spec.title}", "",
+           f"Each row removes or changes one ingredient of **{spec.model} / {spec.recipe}** (the reference); "
+           "*what changed* is computed from the two rows' recipes as trained and their networks. Δ: the row's "
+           "PrivateTest accuracy minus the reference's on the same seeds (points); p: exact McNemar test on "
+           "per-image predictions of the matched seeds. Validation accuracy (PublicTest) is the number recipe "
+           "design may look at; PrivateTest is reported, never chosen on.", ""]
+    ref = find.get((spec.model, spec.recipe))
+    if ref is None:
+        return out + [f"The reference {spec.model} / {spec.recipe} has no finished run yet."]
+    out += ["| row | what changed | seeds | val acc | PrivateTest acc | Δ (points) | p | training min | params |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            _line("reference", ref)]
+    for model, recipe in spec.cells():
+        row = find.get((model, recipe))
+        if row is None:
+            out.append(f"| {model} / {recipe} | (no finished run yet) | 0 | | | | | | |")
+            continue
+        changed = ([f"network {ref.model} → {row.model}"] if row.model != ref.model else [])
+        changed += recipe_diff(ref.records[0].recipe, row.records[0].recipe)
+        ref_by_seed = {x.seed: x.metrics.test.accuracy for x in ref.records}
+        deltas = [x.metrics.test.accuracy - ref_by_seed[x.seed] for x in row.records if x.seed in ref_by_seed]
+        delta = f"{100 * mean(deltas):+.2f}" if deltas else "no matched seed"
+        out.append(_line(f"{model} / {recipe}", row, "; ".join(changed) or "nothing", delta,
+                         format_p(paired_p(row, ref))))
+    return out
+
+
+def _line(name: str, row: Row, changed: str = "–", delta: str = "–", p: str = "–") -> str:
+    mins = mean(x.training_minutes() for x in row.records)
+    return (f"| {name} | {changed} | {', '.join(map(str, row.seeds))} | {100 * row.val_acc:.2f} | "
+            f"{100 * row.test_acc:.2f} | {delta} | {p} | {mins:.1f} | {row.params / 1e6:.2f}M |")
