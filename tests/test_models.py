@@ -32,3 +32,35 @@ def test_every_model_maps_48x48_gray_to_7_logits(name):
 def test_unknown_model_is_a_user_error():
     with pytest.raises(FerBenchError, match="unknown model"):
         create_model("nope")
+
+
+@pytest.mark.parametrize("p", [0.25, 0.5, 0.6])
+def test_fast_dropout_has_nn_dropouts_law(p):
+    """Keep rate 1 - p (within 5 standard errors over 2M elements), kept values scaled by 1/(1-p), the gradient
+    is the same mask, the four 16-bit lanes of one random draw are independent, eval is the identity."""
+    from fer_bench.models.layers import Dropout
+    torch.manual_seed(0)
+    drop = Dropout(p).train()
+    x = torch.ones(8, 64, 64, 64).contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = drop(x)
+    kept = y.detach() != 0
+    n = kept.numel()
+    assert abs(kept.float().mean().item() - (1 - p)) < 5 * ((p * (1 - p) / n) ** 0.5)
+    assert torch.allclose(y.detach()[kept], torch.tensor(1 / (1 - p)))
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())           # d(sum)/dx = mask * scale = y for x = 1
+    lanes = kept.permute(0, 2, 3, 1).reshape(-1, 4).float()   # storage order: 4 lanes per 64-bit draw
+    both = (lanes[:, 0] * lanes[:, 1]).mean().item()
+    assert abs(both - (1 - p) ** 2) < 0.01
+    assert torch.equal(drop.eval()(x), x)
+
+
+def test_fast_dropout_is_reproducible_under_a_seed_and_differs_between_calls():
+    from fer_bench.models.layers import Dropout
+    drop = Dropout(0.5).train()
+    x = torch.ones(1000)
+    torch.manual_seed(1)
+    a, b = drop(x), drop(x)
+    torch.manual_seed(1)
+    assert torch.equal(drop(x), a) and not torch.equal(a, b)

@@ -64,13 +64,8 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Te
         ty = _uniform(b, -cfg.shift, cfg.shift, g) * 2
         cos, sin, tan = torch.cos(ang), torch.sin(ang), torch.tan(shear)
         # theta maps output pixel coordinates to input ones: R(ang) @ Shear @ S(scale) @ Flip
-        theta = torch.zeros(b, 2, 3)
-        theta[:, 0, 0] = cos * scale * flip_x
-        theta[:, 0, 1] = (cos * tan - sin) * scale * flip_y
-        theta[:, 1, 0] = sin * scale * flip_x
-        theta[:, 1, 1] = (sin * tan + cos) * scale * flip_y
-        theta[:, 0, 2] = tx
-        theta[:, 1, 2] = ty
+        theta = torch.stack([cos * scale * flip_x, (cos * tan - sin) * scale * flip_y, tx,
+                             sin * scale * flip_x, (sin * tan + cos) * scale * flip_y, ty], 1).view(b, 2, 3)
         theta = theta.to(device=x.device, dtype=x.dtype, non_blocking=True)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode=cfg.fill, align_corners=False)

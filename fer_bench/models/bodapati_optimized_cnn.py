@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from fer_bench.models.layers import conv_bn
+from fer_bench.models.layers import Dropout, conv_bn
 from fer_bench.models.registry import Claim, ModelCard, keras_init_, register_model
 
 CARD = ModelCard(
@@ -44,8 +44,8 @@ class BodapatiCNN(nn.Module):
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(512 * 3 * 3, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True), nn.Dropout(0.25),
-            nn.Linear(256, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True), nn.Dropout(0.25),
+            nn.Linear(512 * 3 * 3, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True), Dropout(0.25),
+            nn.Linear(256, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True), Dropout(0.25),
             nn.Linear(512, num_classes),
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from fer_bench.models.layers import conv_bn
+from fer_bench.models.layers import Dropout, conv_bn
 from fer_bench.models.registry import ModelCard, keras_init_, register_model
 
 CARD = ModelCard(
@@ -38,7 +38,7 @@ class ChoudhariCNN(nn.Module):
             conv_bn(128, 128, dropout=0.25),        # 128x6x6
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(128 * 6 * 6, 1024), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Flatten(), nn.Linear(128 * 6 * 6, 1024), nn.ReLU(inplace=True), Dropout(0.5),
             nn.Linear(1024, num_classes),
         )
 

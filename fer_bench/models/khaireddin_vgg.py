@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fer_bench.models.crops import random_crop, ten_crop
+from fer_bench.models.layers import Dropout
 from fer_bench.models.registry import Claim, ModelCard, register_model
 
 CARD = ModelCard(
@@ -52,7 +53,7 @@ class KhaireddinVGG(nn.Module):
         self.lin1 = nn.Linear(widths[-1] * side * side, hidden)
         self.lin2 = nn.Linear(hidden, hidden)
         self.lin3 = nn.Linear(hidden, num_classes)
-        self.drop = nn.Dropout(drop)
+        self.drop = Dropout(drop)
 
     def forward_crops(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x).flatten(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from fer_bench.models.layers import Dropout
 from fer_bench.models.registry import Claim, ModelCard, keras_init_, register_model
 
 PAPER = "Majeed, Naeem & Saeed, Utilization of CNN for Effective Recognition of Complex and Common Facial Emotions"
@@ -49,8 +50,8 @@ class MajeedCNN(nn.Module):
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(128 * 5 * 5, 2048), nn.ReLU(inplace=True), nn.Dropout(0.6),
-            nn.Linear(2048, 1024), nn.ReLU(inplace=True), nn.Dropout(0.4),
+            nn.Linear(128 * 5 * 5, 2048), nn.ReLU(inplace=True), Dropout(0.6),
+            nn.Linear(2048, 1024), nn.ReLU(inplace=True), Dropout(0.4),
             nn.Linear(1024, num_classes),
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fer_bench.models.layers import conv_bn
+from fer_bench.models.layers import Dropout, conv_bn
 from fer_bench.models.registry import Claim, ModelCard, PerClassTable, keras_init_, register_model
 from fer_bench.models.timm_models import create_timm
 
@@ -75,7 +75,7 @@ class SahiCNN(nn.Module):
         self.attention = SpatialChannelAttention(512) if attention else nn.Identity()
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(512 * 6 * 6, 256), nn.ReLU(inplace=True), nn.BatchNorm1d(256),
-            nn.Dropout(0.25), nn.Linear(256, num_classes),
+            Dropout(0.25), nn.Linear(256, num_classes),
         )
 
     def forward(self, x):

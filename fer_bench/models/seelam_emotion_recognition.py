@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from fer_bench.models.layers import conv_bn
+from fer_bench.models.layers import Dropout, conv_bn
 from fer_bench.models.registry import Claim, ModelCard, keras_init_, register_model
 
 CARD = ModelCard(
@@ -41,7 +41,7 @@ class SeelamCNN(nn.Module):
             conv_bn(128, 512, **block),       # 512x2x2 -> 1x1
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(512, 256), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Flatten(), nn.Linear(512, 256), nn.ReLU(inplace=True), Dropout(0.5),
             nn.Linear(256, num_classes),
         )
         # parameter name -> Keras L2 factor l (loss += l * sum(w^2))

@@ -41,17 +41,18 @@ def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
            "*what changed* is computed from the two rows' recipes as trained and their networks. Δ: the row's "
            "PrivateTest accuracy minus the reference's on the same seeds (points); p: exact McNemar test on "
            "per-image predictions of the matched seeds. Validation accuracy (PublicTest) is the number recipe "
-           "design may look at; PrivateTest is reported, never chosen on.", ""]
+           "design may look at; PrivateTest is reported, never chosen on. Training minutes compare only between "
+           "rows trained on the same machine.", ""]
     ref = find.get((spec.model, spec.recipe))
     if ref is None:
         return out + [f"The reference {spec.model} / {spec.recipe} has no finished run yet."]
-    out += ["| row | what changed | seeds | val acc | PrivateTest acc | Δ (points) | p | training min | params |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    out += ["| row | what changed | seeds | val acc | PrivateTest acc | Δ (points) | p | training min | params | "
+            "trained on |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
             _line("reference", ref)]
     for model, recipe in spec.cells():
         row = find.get((model, recipe))
         if row is None:
-            out.append(f"| {model} / {recipe} | (no finished run yet) | 0 | | | | | | |")
+            out.append(f"| {model} / {recipe} | (no finished run yet) | 0 | | | | | | | |")
             continue
         changed = ([f"network {ref.model} → {row.model}"] if row.model != ref.model else [])
         changed += recipe_diff(ref.records[0].recipe, row.records[0].recipe)
@@ -66,4 +67,4 @@ def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
 def _line(name: str, row: Row, changed: str = "–", delta: str = "–", p: str = "–") -> str:
     mins = mean(x.training_minutes() for x in row.records)
     return (f"| {name} | {changed} | {', '.join(map(str, row.seeds))} | {100 * row.val_acc:.2f} | "
-            f"{100 * row.test_acc:.2f} | {delta} | {p} | {mins:.1f} | {row.params / 1e6:.2f}M |")
+            f"{100 * row.test_acc:.2f} | {delta} | {p} | {mins:.1f} | {row.params / 1e6:.2f}M | {row.hardware} |")
