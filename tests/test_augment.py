@@ -76,3 +76,13 @@ def test_random_erasing_zeroes_one_rectangle_in_about_p_of_the_images():
         rows, cols = img.any(1).nonzero(), img.any(0).nonzero()
         box = img[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
         assert box.all() and box.sum() == img.sum()
+
+
+def test_augment_never_writes_into_its_input():
+    """The brightness step works in place on the warped copy; the caller's batch must stay as it was."""
+    x = torch.rand(16, 1, 48, 48)
+    before = x.clone()
+    for cfg in (AugmentConfig(brightness=(0.5, 1.5)), AugmentConfig(hflip=True, rotation=10, brightness=(0.5, 1.5)),
+                AugmentConfig(brightness=(0.5, 1.5), erase=1.0)):
+        y = augment(x, cfg, torch.Generator().manual_seed(0))
+        assert torch.equal(x, before) and not torch.equal(y, x)

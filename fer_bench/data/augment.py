@@ -78,7 +78,7 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Te
     if cfg.brightness is not None:
         lo, hi = cfg.brightness
         factor = _uniform(b, lo, hi, g).to(device=x.device, dtype=x.dtype).view(b, 1, 1, 1)
-        x = (x * factor).clamp_(0.0, 1.0)
+        x = x.mul_(factor).clamp_(0.0, 1.0)   # in place: the warp or the flips above made x, not the caller
     if cfg.erase > 0:
         x = random_erase(x, cfg.erase, g)
     return x

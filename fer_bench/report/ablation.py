@@ -13,21 +13,26 @@ from fer_bench.table_specs import AblationTable
 _DESCRIPTIVE = {"name", "source", "interpretation"}
 
 
-def _flat(d: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out |= _flat(v, f"{prefix}{k}.")
+def recipe_diff(ref: dict, other: dict, prefix: str = "") -> list[str]:
+    """'key ref → other' for every training setting that differs between two recipes as trained; a part that
+    is a mapping on both sides (augment, schedule) is compared key by key, one that is absent on a side whole."""
+    out = []
+    for k in sorted(ref.keys() | other.keys()):
+        a, b = ref.get(k), other.get(k)
+        if (k in _DESCRIPTIVE and not prefix) or a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += recipe_diff(a, b, f"{prefix}{k}.")
         else:
-            out[prefix + k] = v
+            out.append(f"{prefix}{k} {_show(a)} → {_show(b)}")
     return out
 
 
-def recipe_diff(ref: dict, other: dict) -> list[str]:
-    """'key ref -> other' for every training setting that differs between two recipes as trained."""
-    a = _flat({k: v for k, v in ref.items() if k not in _DESCRIPTIVE})
-    b = _flat({k: v for k, v in other.items() if k not in _DESCRIPTIVE})
-    return [f"{k} {a.get(k)!r} → {b.get(k)!r}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+def _show(v: object) -> str:
+    """A setting for the table: a mapping without its unset keys."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {x!r}" for k, x in v.items() if x is not None) + "}"
+    return repr(v)
 
 
 def in_ablation(row: Row, spec: AblationTable) -> bool:
