@@ -359,7 +359,7 @@ def test_ablation_table_reads_what_changed_and_the_deltas_from_the_records(tmp_p
     write_leaderboard(tmp_path / "ab", "ab", {"ablation": spec})
     md = (tmp_path / "ab" / "LEADERBOARD.md").read_text()
     table = md.split("## A\n")[1]
-    assert "| reference | – | 0, 1 | 60.00 | 71.00 | – | – | 10.5 |" in table
+    assert "| reference | – | 0, 1 | 60.00 | 71.00 | – | – | 10.5 |" in table   # the variants ran seeds 0 and 1
     # seed 0: 69 - 72 = -3 points; McNemar b=3, c=0: p = 2 / 2**3
     assert ("| net / fast_no_ls | label_smoothing 0.1 → 0.0 | 0 | 50.00 | 69.00 | -3.00 | 0.25 | 10.0 |"
             in table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from statistics import mean
 
+from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, paired_p
 from fer_bench.stats import format_p
 from fer_bench.table_specs import AblationTable
@@ -51,9 +52,13 @@ def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
     ref = find.get((spec.model, spec.recipe))
     if ref is None:
         return out + [f"The reference {spec.model} / {spec.recipe} has no finished run yet."]
+    # The reference at the seeds its variants ran (all of them when none has finished), so that its row
+    # reads against theirs.
+    matched = {x.seed for r in rows if in_ablation(r, spec) for x in r.records} & set(ref.seeds)
+    ref_records = [x for x in ref.records if x.seed in matched] or ref.records
     out += ["| row | what changed | seeds | val acc | PrivateTest acc | Δ (points) | p | training min | params | "
             "trained on |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
-            _line("reference", ref)]
+            _line("reference", ref_records, ref.params, ref.hardware)]
     for model, recipe in spec.cells():
         row = find.get((model, recipe))
         if row is None:
@@ -64,12 +69,15 @@ def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
         ref_by_seed = {x.seed: x.metrics.test.accuracy for x in ref.records}
         deltas = [x.metrics.test.accuracy - ref_by_seed[x.seed] for x in row.records if x.seed in ref_by_seed]
         delta = f"{100 * mean(deltas):+.2f}" if deltas else "no matched seed"
-        out.append(_line(f"{model} / {recipe}", row, "; ".join(changed) or "nothing", delta,
-                         format_p(paired_p(row, ref))))
+        out.append(_line(f"{model} / {recipe}", row.records, row.params, row.hardware, "; ".join(changed) or "nothing",
+                         delta, format_p(paired_p(row, ref))))
     return out
 
 
-def _line(name: str, row: Row, changed: str = "–", delta: str = "–", p: str = "–") -> str:
-    mins = mean(x.training_minutes() for x in row.records)
-    return (f"| {name} | {changed} | {', '.join(map(str, row.seeds))} | {100 * row.val_acc:.2f} | "
-            f"{100 * row.test_acc:.2f} | {delta} | {p} | {mins:.1f} | {row.params / 1e6:.2f}M | {row.hardware} |")
+def _line(name: str, records: list[RunRecord], params: int, hardware: str, changed: str = "–", delta: str = "–",
+          p: str = "–") -> str:
+    val = mean(x.metrics.val.accuracy for x in records)
+    test = mean(x.metrics.test.accuracy for x in records)
+    mins = mean(x.training_minutes() for x in records)
+    return (f"| {name} | {changed} | {', '.join(str(x.seed) for x in records)} | {100 * val:.2f} | {100 * test:.2f} | "
+            f"{delta} | {p} | {mins:.1f} | {params / 1e6:.2f}M | {hardware} |")
