@@ -99,9 +99,10 @@ def random_erase(x: torch.Tensor, p: float, g: torch.Generator,
     on = torch.rand(b, generator=g) < p
     rows = torch.arange(h).view(1, h, 1)
     cols = torch.arange(w).view(1, 1, w)
-    box = ((rows >= top.view(b, 1, 1)) & (rows < (top + eh).view(b, 1, 1))
-           & (cols >= left.view(b, 1, 1)) & (cols < (left + ew).view(b, 1, 1)) & on.view(b, 1, 1))
-    return x.masked_fill(box.unsqueeze(1).to(x.device, non_blocking=True), 0.0)
+    # The box is the outer product of a row band and a column band: one full-size op instead of five.
+    in_rows = (rows >= top.view(b, 1, 1)) & (rows < (top + eh).view(b, 1, 1)) & on.view(b, 1, 1)
+    in_cols = (cols >= left.view(b, 1, 1)) & (cols < (left + ew).view(b, 1, 1))
+    return x.masked_fill((in_rows & in_cols).unsqueeze(1).to(x.device, non_blocking=True), 0.0)
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

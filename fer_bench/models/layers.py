@@ -17,7 +17,9 @@ class _BitsDropout(torch.autograd.Function):
         # The mask takes x's strides (x is dense: contiguous or channels_last), so that the element-wise ops
         # below walk both in the same order; the bits are i.i.d., so any layout gives the same distribution.
         u16 = torch.as_strided(bits.view(torch.int16), x.shape, x.stride())
-        mask = torch.where(u16 >= round(p * 65536) - 32768, 1 / (1 - p), 0.0).to(x.dtype)
+        # Written straight in x's dtype (the scale rounds as a float32 -> x.dtype cast would): no float32 pass.
+        scale, zero = (torch.tensor(v, dtype=x.dtype, device=x.device) for v in (1 / (1 - p), 0.0))
+        mask = torch.where(u16 >= round(p * 65536) - 32768, scale, zero)
         ctx.save_for_backward(mask)
         return x * mask
 

@@ -59,6 +59,7 @@ def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
     out += ["| row | what changed | seeds | val acc | PrivateTest acc | Δ (points) | p | training min | params | "
             "trained on |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
             _line("reference", ref_records, ref.params, ref.hardware)]
+    ref_by_seed = {x.seed: x.metrics.test.accuracy for x in ref.records}
     for model, recipe in spec.cells():
         row = find.get((model, recipe))
         if row is None:
@@ -66,7 +67,6 @@ def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
             continue
         changed = ([f"network {ref.model} → {row.model}"] if row.model != ref.model else [])
         changed += recipe_diff(ref.records[0].recipe, row.records[0].recipe)
-        ref_by_seed = {x.seed: x.metrics.test.accuracy for x in ref.records}
         deltas = [x.metrics.test.accuracy - ref_by_seed[x.seed] for x in row.records if x.seed in ref_by_seed]
         delta = f"{100 * mean(deltas):+.2f}" if deltas else "no matched seed"
         out.append(_line(f"{model} / {recipe}", row.records, row.params, row.hardware, "; ".join(changed) or "nothing",
