@@ -369,6 +369,12 @@ def test_ablation_table_reads_what_changed_and_the_deltas_from_the_records(tmp_p
     # variants have their own table: the leaderboard's rows are the reference alone
     wide = md.split("## Leaderboard (PrivateTest)")[1].split("## ")[0]
     assert "fast_no_ls" not in wide and "| net (ref) | fast |" in wide
+    # ... unless another table reads the variant as its own subject: then it is a leaderboard row too
+    target = {"kind": "target", "title": "T", "model": "net", "recipe": "fast_no_ls", "accuracy": 0.7,
+              "minutes": 20, "seeds": 1}
+    write_leaderboard(tmp_path / "ab", "ab", {"ablation": spec, "target": target})
+    wide = (tmp_path / "ab" / "LEADERBOARD.md").read_text().split("## Leaderboard (PrivateTest)")[1].split("## ")[0]
+    assert "| net | fast_no_ls |" in wide and "fast_wide" not in wide
 
 
 def test_ablation_table_spec_errors_name_the_key():

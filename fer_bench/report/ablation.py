@@ -43,7 +43,7 @@ def in_ablation(row: Row, spec: AblationTable) -> bool:
 def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
     find = {(r.model, r.recipe): r for r in rows if not r.label}
     out = ["", f"## {spec.title}", "",
-           f"Each row removes or changes one ingredient of **{spec.model} / {spec.recipe}** (the reference); "
+           f"Each row removes or changes ingredients of **{spec.model} / {spec.recipe}** (the reference); "
            "*what changed* is computed from the two rows' recipes as trained and their networks. Δ: the row's "
            "PrivateTest accuracy minus the reference's on the same seeds (points); p: exact McNemar test on "
            "per-image predictions of the matched seeds. Validation accuracy (PublicTest) is the number recipe "

@@ -50,10 +50,12 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
     # A sweep's grid points and an ablation's variants are shown in their own tables, not as leaderboard
     # rows: twelve variants of one model would crowd out the comparison between models (and one could
     # become the reference row).
+    # A cell that another table reads as its subject (a target's or an ablation's reference) stays a row.
     sweeps = [s for s in tables.values() if isinstance(s, SweepTable)]
     ablations = [s for s in tables.values() if isinstance(s, AblationTable)]
+    subjects = {(s.model, s.recipe) for s in tables.values() if isinstance(s, TargetTable | AblationTable)}
     rows = [r for r in all_rows if not any(in_sweep(r, s) for s in sweeps)
-            and not any(in_ablation(r, s) for s in ablations)] or all_rows
+            and ((r.model, r.recipe) in subjects or not any(in_ablation(r, s) for s in ablations))] or all_rows
     ref = max(rows, key=lambda r: r.val_acc)
     paired_p_values(rows, ref)
     plots_dir = suite_dir / "plots"
