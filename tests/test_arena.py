@@ -143,3 +143,12 @@ def test_headline_costs_come_from_one_idle_measurement_when_it_covers_every_row(
     assert "Cost columns come from the records' own" not in head      # they do not: the idle file gives them
     head, _ = table({**budget, "models": {"lenet5": budget["models"]["lenet5"]}})
     assert "| 99.00 |" in head and "idle" not in head
+    # a row whose seeds ran on two machines names both, in its hardware column and in the header
+    lenet_s1 = json.loads((runs / "lenet5__arena__s0.json").read_text())
+    lenet_s1["config"]["seed"] = 1
+    lenet_s1["environment"]["hardware"]["cpu"] = "cpu3"
+    (runs / "lenet5__arena__s1.json").write_text(json.dumps(lenet_s1))
+    head, _ = table(budget)
+    md = (tmp_path / "a" / "LEADERBOARD.md").read_text()
+    assert re.search(r"\| \*\*lenet5\*\* \(winner\) \|.*\| cpu; cpu3 \|", head)
+    assert "- **Hardware:** cpu, 2 cores; cpu2, 2 cores; cpu3, 2 cores;" in md

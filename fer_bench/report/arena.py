@@ -45,7 +45,7 @@ def idle_costs(rows: list[Row], winner: Row, perf_file: Path) -> tuple[list[Row]
         return rows, winner, None
     if not all(r.model in costs for r in rows):
         return rows, winner, None
-    trained_on = sorted({r.hardware for r in rows} - {perf["hardware"]})
+    trained_on = sorted({m for r in rows for m in r.machines} - {perf["hardware"]})
     out = [replace(r, latency_ms=costs[r.model]["latency_ms_batch1"],
                    train_ips=costs[r.model]["train_images_per_second"]) for r in rows]
     note = (f"Latency and train img/s: one measurement of every architecture on an idle {perf['hardware']} "
@@ -60,7 +60,7 @@ def idle_costs(rows: list[Row], winner: Row, perf_file: Path) -> tuple[list[Row]
 def headline(rows: list[Row], winner: Row, plots_dir: Path, seeds_wanted: int,
              cost_note: str | None = None) -> list[str]:
     """The compact table, the accuracy-vs-cost plot and the two sentences that answer the question."""
-    hw = sorted({r.hardware for r in rows})
+    hw = sorted({m for r in rows for m in r.machines})
     budget = sorted({r.epoch_budget for r in rows})
     out = ["## Headline", "",
            f"Every architecture trained with one recipe at one budget ({'/'.join(map(str, budget))} epochs), "

@@ -14,7 +14,7 @@ from fer_bench.record import FailedRecord, RunRecord, load_records
 from fer_bench.report.ablation import ablation_table, in_ablation
 from fer_bench.report.arena import headline, idle_costs
 from fer_bench.report.claims import claims_audit
-from fer_bench.report.progress import target_table, time_to_accuracy_section
+from fer_bench.report.progress import machines, target_table, time_to_accuracy_section
 from fer_bench.report.rows import Row, aggregate, ensemble, fmt, paired_p_values, pm
 from fer_bench.report.sections import external_section, native_protocols, natural_section, validity_section
 from fer_bench.report.sweeps import comparison_table, in_sweep, sweep_table
@@ -123,13 +123,13 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
 
 def header(records: list[RunRecord], suite: str) -> list[str]:
     env = records[0].environment
-    hw = env["hardware"]
     dates = sorted(r.created[:10] for r in records)
     data = records[0].data
     sizes = data.sizes
     precisions = sorted({r.precision for r in records})
     pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
-    gpu = f", GPU {', '.join(hw['cuda'])}" if hw["cuda"] else ""
+    gpus = sorted({g for r in records for g in r.environment["hardware"]["cuda"]})
+    gpu = f"; GPU {', '.join(gpus)}" if gpus else ""
     return [
         f"# Leaderboard: `{suite}`",
         "",
@@ -141,7 +141,7 @@ def header(records: list[RunRecord], suite: str) -> list[str]:
         "- **Protocol:** validation = PublicTest (early stopping, LR schedules and checkpoint choice look only "
         "at it); test = PrivateTest, evaluated once per run with the selected checkpoint. The reference row "
         "for p-values and the ensemble is the best by *validation* accuracy.",
-        f"- **Hardware:** {hw['cpu']}, {hw['cpu_cores']} cores{gpu}; precision {', '.join(precisions)}.",
+        f"- **Hardware:** {machines(records)}{gpu}; precision {', '.join(precisions)}.",
         f"- **Software:** Python {env['python']}, {pk}.",
         "",
     ]

@@ -57,8 +57,13 @@ class Row:
         return self.model + (f" ({self.label})" if self.label else "")
 
     @property
+    def machines(self) -> list[str]:
+        """Every machine the seeds ran on: seeds of one row may come from different sessions."""
+        return sorted({r.hardware for r in self.records})
+
+    @property
     def hardware(self) -> str:
-        return self.records[0].hardware
+        return "; ".join(self.machines)
 
 
 @dataclass

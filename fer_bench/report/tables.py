@@ -35,7 +35,7 @@ def headline_frame(rows: list[Row], ref: Row, seeds_wanted: int | None = None, c
     """model | (recipe) | paper | params | MMACs | PrivateTest acc ± 95% CI | macro-F1 ± 95% CI | seeds, and with
     `costs` the arena's latency, train img/s and p against the reference row (the winner). Rows made on
     different hardware get a hardware column: their costs compare only within one."""
-    hardware = len({r.hardware for r in rows}) > 1
+    hardware = len({m for r in rows for m in r.machines}) > 1
     recipes = len({r.recipe for r in rows}) > 1          # one recipe for all (the arena): not a column
     out = []
     for i, r in enumerate(rows, 1):
