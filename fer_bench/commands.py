@@ -143,7 +143,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
         print(f"[{suite.name}] no finished record yet: no leaderboard written "
               f"(failed cells' errors are in {suite_dir(suite, a.results) / 'runs'})", file=sys.stderr)
         return 1
-    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)
+    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables, [c.model for c in suite.cells])
     print(f"leaderboard: {md}")
     return 0 if counts["failed"] == 0 else 1
 
@@ -155,7 +155,8 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     check_writable(suite_dir(suite, a.results))
-    print(f"leaderboard: {write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables)}")
+    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables, [c.model for c in suite.cells])
+    print(f"leaderboard: {md}")
     return 0
 
 

@@ -98,6 +98,12 @@ def test_headline_is_computed_from_the_records(tmp_path):
     assert "these 3 rows at 2 seeds each: 0.5 hours" in head
     assert (tmp_path / "a" / "plots" / "accuracy_vs_cost.png").is_file()
     assert (tmp_path / "a" / "plots" / "accuracy_vs_cost.svg").is_file()
+    assert "Pending" not in head
+    # the suite plans a fourth architecture that has no record yet: the headline names it as pending
+    write_leaderboard(tmp_path / "a", "a", {"headline": {"kind": "arena", "seeds": 2}},
+                      planned=["big", "small", "tiny", "huge", "big"])
+    head = (tmp_path / "a" / "LEADERBOARD.md").read_text().split("## Leaderboard")[0]
+    assert "Pending: huge (1 of the suite's 4 architectures) has no record yet." in head
 
 
 def test_headline_costs_come_from_one_idle_measurement_when_it_covers_every_row(tmp_path):

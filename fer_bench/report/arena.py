@@ -7,6 +7,7 @@ already attached); every sentence is computed from them. Nothing here trains or 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def idle_costs(rows: list[Row], winner: Row, perf_file: Path) -> tuple[list[Row]
 
 
 def headline(rows: list[Row], winner: Row, plots_dir: Path, seeds_wanted: int,
-             cost_note: str | None = None) -> list[str]:
+             cost_note: str | None = None, planned: Sequence[str] = ()) -> list[str]:
     """The compact table, the accuracy-vs-cost plot and the two sentences that answer the question."""
     hw = sorted({m for r in rows for m in r.machines})
     budget = sorted({r.epoch_budget for r in rows})
@@ -72,7 +73,7 @@ def headline(rows: list[Row], winner: Row, plots_dir: Path, seeds_wanted: int,
            + (cost_note or "Train img/s: median over seeds.")
            + _hardware_sentence(hw, idle=cost_note is not None),
            "", to_markdown(headline_frame(rows, winner, seeds_wanted, costs=True))]
-    out += ["", *answer(rows, winner, seeds_wanted), "", *budget_line(rows, seeds_wanted)]
+    out += ["", *answer(rows, winner, seeds_wanted, planned), "", *budget_line(rows, seeds_wanted)]
     png = "accuracy_vs_cost.png"
     cost_plot(rows, winner, plots_dir / png)
     out += ["", f"![accuracy against cost](plots/{png}) (also as [SVG](plots/accuracy_vs_cost.svg))"]
@@ -89,8 +90,9 @@ def _hardware_sentence(hw: list[str], idle: bool) -> str:
             "compare them within one hardware only (the hardware column).")
 
 
-def answer(rows: list[Row], winner: Row, seeds_wanted: int) -> list[str]:
-    """Two sentences: who wins at this budget (and is it real), and the best accuracy per unit of cost."""
+def answer(rows: list[Row], winner: Row, seeds_wanted: int, planned: Sequence[str] = ()) -> list[str]:
+    """Two sentences: who wins at this budget (and is it real), and the best accuracy per unit of cost.
+    `planned`: the suite's architectures, so that those without any record are named as pending too."""
     budget = winner.epoch_budget
     runner = max((r for r in rows if r is not winner), key=lambda r: r.test_acc, default=None)
     incomplete = [r.model for r in rows if r.n < seeds_wanted]
@@ -123,10 +125,17 @@ def answer(rows: list[Row], winner: Row, seeds_wanted: int) -> list[str]:
                        f"**{cheapest.model}** ({100 * cheapest.test_acc:.2f}% at {fmt(theirs)} "
                        f"against {fmt(mine)}, {mine / max(theirs, 1e-12):.1f}x less); "
                        f"the Pareto front (cheapest to most accurate): {names}.")
+    recorded = {r.model for r in rows}
+    unrun = [m for m in dict.fromkeys(planned) if m not in recorded]
+    pending = []
     if incomplete:
-        verb = "has" if len(incomplete) == 1 else "have"
-        out.append(f"Pending: {', '.join(incomplete)} {verb} fewer than {seeds_wanted} seeds; these sentences "
-                   "will change as their records arrive.")
+        pending.append(f"{', '.join(incomplete)} {'has' if len(incomplete) == 1 else 'have'} fewer than "
+                       f"{seeds_wanted} seeds")
+    if unrun:
+        pending.append(f"{', '.join(unrun)} ({len(unrun)} of the suite's {len(recorded) + len(unrun)} "
+                       f"architectures) {'has' if len(unrun) == 1 else 'have'} no record yet")
+    if pending:
+        out.append(f"Pending: {'; '.join(pending)}. These sentences will change as their records arrive.")
     return [" ".join(out[:1]), "", *out[1:]]
 
 

@@ -4,6 +4,7 @@ Nothing here trains or reads data: every number and sentence comes from the reco
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,8 +40,10 @@ from fer_bench.table_specs import (
 
 
 def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
-                      tables: dict[str, TableSpec] | dict[str, dict] | None = None) -> Path:
-    """Generate LEADERBOARD.md and its files in `suite_dir` from `suite_dir/runs`."""
+                      tables: dict[str, TableSpec] | dict[str, dict] | None = None,
+                      planned: Sequence[str] = ()) -> Path:
+    """Generate LEADERBOARD.md and its files in `suite_dir` from `suite_dir/runs`. `planned`: the suite's
+    models, so that an arena headline names those that have no record yet."""
     suite_name = suite_name or suite_dir.name
     tables = parse_tables(tables)
     finished, failed = load_records(suite_dir / "runs")
@@ -70,7 +73,7 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
     write_latex(compact, suite_dir / "headline.tex", caption=f"fer-bench {suite_name}: PrivateTest accuracy and "
                 "macro-F1 in \\%, mean $\\pm$ 95\\% CI half-width over seeds", label=f"tab:fer-bench-{suite_name}")
     if arena:
-        lines += headline(head_rows, head_ref, plots_dir, seeds_wanted, cost_note)
+        lines += headline(head_rows, head_ref, plots_dir, seeds_wanted, cost_note, planned)
         lines += native_protocols(rows)
     else:
         lines += ["## Headline", "",
