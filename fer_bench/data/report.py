@@ -54,11 +54,14 @@ def duplicate_stats(data: FERData) -> dict:
     }
 
 
-def split_annotations(data: FERData, ferplus: torch.Tensor | None = None) -> dict:
+def split_annotations(data: FERData, ferplus: torch.Tensor | None = None,
+                      ferplus_tracks: dict[str, torch.Tensor] | None = None) -> dict:
     """Per image of val and test, in the data module's order (the order of the run records' per-image
     predictions): does its exact pixel content also occur in Training, and its FER+ label (FER-2013
     class index, -1 where FER+ drops it or calls it contempt). The leaderboards read this file to
-    score the same predictions leak-free and against the crowd's labels, without reading data."""
+    score the same predictions leak-free and against the crowd's labels, without reading data.
+    `ferplus_tracks`: per FER+ mode, the 8-class label the FER+ track trains and tests on (-1 where that
+    mode drops the image), so that a FER+ run's test images can be found among PrivateTest's."""
     flat = data.images.reshape(len(data), -1).numpy()
     keys = [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat]
     splits = data.splits.numpy()
@@ -71,6 +74,8 @@ def split_annotations(data: FERData, ferplus: torch.Tensor | None = None) -> dic
         entry = {"n": len(idx), "train_duplicate": [keys[i] in in_train for i in idx]}
         if ferplus is not None:
             entry["ferplus_label"] = ferplus[idx].tolist()
+        if ferplus_tracks:
+            entry["ferplus_track_label"] = {mode: lab[idx].tolist() for mode, lab in ferplus_tracks.items()}
         out[name] = entry
     return out
 
@@ -124,13 +129,15 @@ def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
     blank = blank_mask(data.images)
     dup = duplicate_stats(data)
     if data.info.get("labels") == "FER-2013 emotion":
-        ferplus = None
-        votes = Path(str(data.info.get("source"))).parent / "fer2013new.csv"
-        if data.info.get("format") == "csv" and votes.is_file():
-            from fer_bench.data.ferplus import ferplus_labels
-            ferplus = ferplus_labels(votes, data, contempt=False)[0]
+        ferplus, tracks = None, None
+        votes_path = Path(str(data.info.get("source"))).parent / "fer2013new.csv"
+        if data.info.get("format") == "csv" and votes_path.is_file():
+            from fer_bench.data.ferplus import FERPLUS_MODES, ferplus_labels_from_votes, read_ferplus_votes
+            votes = read_ferplus_votes(votes_path, data)
+            ferplus = ferplus_labels_from_votes(votes, contempt=False)[0]
+            tracks = {m: ferplus_labels_from_votes(votes, contempt=True, mode=m)[0] for m in FERPLUS_MODES}
         _step("per-image annotations of the val and test splits (duplicates, FER+ labels)")
-        write_json(out / "split_annotations.json", split_annotations(data, ferplus))
+        write_json(out / "split_annotations.json", split_annotations(data, ferplus, tracks))
 
     lines = [
         "# Dataset report",

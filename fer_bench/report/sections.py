@@ -11,6 +11,7 @@ from statistics import mean
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, pm
 from fer_bench.stats import mean_std_ci
 
@@ -38,31 +39,62 @@ def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
     out += ["", "| model | recipe | seeds | PrivateTest acc | without train duplicates | on FER+-kept images: "
             "FER-2013 labels | same images: FER+ labels | FER+ minus FER-2013 (points) |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    skipped = []
+    tracks = {mode: np.array(lab) for mode, lab in test.get("ferplus_track_label", {}).items()}
+    skipped, on_track = [], {}
     for r in rows:
         recs = [x for x in r.records if len(x.test_labels) == test["n"]
                 and x.classes[:len(ann["classes"])] == ann["classes"]]
-        if len(recs) != r.n:
+        preds = [np.array(x.test_predictions) for x in r.records]
+        if len(recs) == r.n:
+            labels = np.array(recs[0].test_labels)
+            leak_free = mean(float((p[~dup] == labels[~dup]).mean()) for p in preds)
+            cells = [f"{100 * leak_free:.2f}"]
+            if fp is not None:
+                orig = mean(float((p[keep] == labels[keep]).mean()) for p in preds)
+                crowd = mean(float((p[keep] == fp[keep]).mean()) for p in preds)
+                cells += [f"{100 * orig:.2f}", f"{100 * crowd:.2f}", f"{100 * (crowd - orig):+.2f}"]
+            else:
+                cells += ["–", "–", "–"]
+        elif (track := ferplus_track(r.records, tracks)) is not None:
+            # A FER+ run tests on the PrivateTest images its mode keeps: drop the training duplicates among them.
+            mode, on = track
+            clean = ~dup[on]
+            labels = np.array(r.records[0].test_labels)
+            leak_free = mean(float((p[clean] == labels[clean]).mean()) for p in preds)
+            on_track[mode] = (int(on.sum()), int((~clean).sum()))
+            cells = [f"{100 * leak_free:.2f}", "–", "–", "–"]
+        else:
             skipped.append(r.name)
             continue
-        preds = [np.array(x.test_predictions) for x in recs]
-        labels = np.array(recs[0].test_labels)
-        leak_free = mean(float((p[~dup] == labels[~dup]).mean()) for p in preds)
-        cells = [f"{100 * leak_free:.2f}"]
-        if fp is not None:
-            orig = mean(float((p[keep] == labels[keep]).mean()) for p in preds)
-            crowd = mean(float((p[keep] == fp[keep]).mean()) for p in preds)
-            cells += [f"{100 * orig:.2f}", f"{100 * crowd:.2f}", f"{100 * (crowd - orig):+.2f}"]
-        else:
-            cells += ["–", "–", "–"]
         out.append(f"| {r.name} | {r.recipe} | {r.n} | {100 * r.test_acc:.2f} | " + " | ".join(cells) + " |")
     if len(skipped) == len(rows):
         return [*title, "No row of this leaderboard was tested on the full FER-2013 PrivateTest with its original "
-                "labels (a limit, blank images dropped, or FER+ labels), so neither column applies."]
+                "labels or on a FER+ mode's PrivateTest images (a limit or blank images dropped), so neither "
+                "column applies."]
+    for mode, (n, leaked) in sorted(on_track.items()):
+        val_on = np.array(ann["val"]["ferplus_track_label"][mode]) >= 0
+        val_leaked = int(np.array(ann["val"]["train_duplicate"])[val_on].sum())
+        out[len(title)] += (f" Rows trained on FER+ {mode} labels are tested on the {n} PrivateTest images that "
+                            f"mode keeps (found by matching their records' labels with the FER+ votes), {leaked} "
+                            f"of which occur in Training: their leak-free column scores the other {n - leaked} "
+                            f"(their validation split, {int(val_on.sum())} PublicTest images, holds {val_leaked}); "
+                            "the FER+-label columns do not apply to them (their labels already are FER+'s).")
     if skipped:
-        out += ["", f"Not scored here (their test images are another subset or another label set: a limit, blank "
-                f"images dropped, or FER+ labels): {', '.join(skipped)}."]
+        out += ["", f"Not scored here (their test images are another subset or another label set: a limit or "
+                f"blank images dropped): {', '.join(skipped)}."]
     return out
+
+
+def ferplus_track(records: list[RunRecord], tracks: dict[str, np.ndarray]) -> tuple[str, np.ndarray] | None:
+    """The FER+ mode whose kept PrivateTest images are exactly these records' test images, and the mask of
+    them among PrivateTest's, or None. The records hold labels, not image ids: every record's labels must
+    equal that mode's labels of the kept images, in order."""
+    for mode, lab in tracks.items():
+        on = lab >= 0
+        if all(len(x.test_labels) == int(on.sum()) and np.array_equal(np.array(x.test_labels), lab[on])
+               for x in records):
+            return mode, on
+    return None
 
 
 def native_protocols(rows: list[Row]) -> list[str]:
