@@ -30,9 +30,13 @@ def seed_colour(seed: int) -> str:
 
 
 def savefig(fig, path: Path) -> None:
-    """`path` as a 300-dpi PNG and, beside it, the same figure as SVG (vector, for the paper)."""
-    for suffix, kw in ((".png", {"dpi": 300}), (".svg", {})):
-        with atomic_path(path.with_suffix(suffix)) as tmp:
+    """`path` as a 300-dpi PNG and, beside it, the same figure as SVG (vector, for the paper).
+
+    Both are byte-identical when the data are: the SVG carries no date and its element ids come from a
+    fixed salt, so regenerating a leaderboard changes a committed plot only when its numbers change."""
+    import matplotlib
+    for suffix, kw in ((".png", {"dpi": 300}), (".svg", {"metadata": {"Date": None}})):
+        with atomic_path(path.with_suffix(suffix)) as tmp, matplotlib.rc_context({"svg.hashsalt": "fer-bench"}):
             fig.savefig(tmp, format=suffix[1:], bbox_inches="tight", **kw)
     pyplot().close(fig)
 

@@ -82,6 +82,17 @@ def test_figures_are_300_dpi_png_with_svg_and_stale_ones_go(tmp_path):
     assert (plots / "curves_lenet5__r.png").is_file() and (plots / "curves_lenet5__r.svg").is_file()
 
 
+def test_the_same_numbers_give_byte_identical_figures(tmp_path):
+    """Regenerating a leaderboard must not rewrite committed plots whose data did not change."""
+    conf = np.array([[5, 1], [2, 26]])
+    confusion_png(conf, ["happy", "contempt"], "t", tmp_path / "a.png")
+    confusion_png(conf, ["happy", "contempt"], "t", tmp_path / "b.png")
+    for suffix in (".png", ".svg"):
+        assert (tmp_path / f"a{suffix}").read_bytes() == (tmp_path / f"b{suffix}").read_bytes()
+    confusion_png(conf + 1, ["happy", "contempt"], "t", tmp_path / "c.png")
+    assert (tmp_path / "c.svg").read_bytes() != (tmp_path / "a.svg").read_bytes()
+
+
 def test_a_suite_whose_every_cell_failed_says_so_without_a_leaderboard_error(tmp_path, tiny_csv, capsys,
                                                                               monkeypatch):
     def crash(cfg):
