@@ -488,7 +488,7 @@ def test_a_killed_and_resumed_cell_is_one_wandb_run_with_every_epoch(tmp_path, t
     failed = [p.read_text()[-2000:] for p in (out / "tiny" / "runs").glob("*.json")]
     assert resumed_run.returncode == 0, resumed_run.stderr[-3000:] + "\n".join(failed)
     logs = sorted((out / "tiny" / "wandb").glob("offline-run-*/run-*.wandb"))
-    runs = [read_run(p) for p in logs]
+    runs = [read_run(p, finished=False) for p in logs]
     assert len(logs) == 2 and len({p.stem for p in logs}) == 1                # one W&B run id: run-<id>.wandb
     epochs = [h["epoch"] for r in runs for h in r["history"] if "train/loss" in h]
     resumed = json.loads(next((out / "tiny" / "runs").glob("*.json")).read_text())["selection"]["resumed_from_epoch"]

@@ -47,8 +47,15 @@ def records(path: Path) -> list:
     return parsed
 
 
-def read_run(path: Path) -> dict:
-    """{'run': (project, id), 'summary': {...}, 'history': [{...}], 'config': {...}, 'artifacts': [names]}."""
+def read_run(path: Path, finished: bool = True) -> dict:
+    """{'run': (project, id), 'summary': {...}, 'history': [{...}], 'config': {...}, 'artifacts': [names]}.
+
+    W&B's service may still hold the log's tail in a buffer after run.finish() returns (it closes the
+    stream asynchronously; a CI run once read a log holding only its header), so wait for it first:
+    teardown() returns once the service has closed every stream. finished=False reads the log of a
+    killed process, which has no exit record."""
+    import wandb
+    wandb.teardown()
     out = {"summary": {}, "history": [], "config": {}, "artifacts": [], "run": None}
 
     def items(updates) -> dict:
@@ -66,4 +73,7 @@ def read_run(path: Path) -> dict:
             out["config"].update(items(r.config.update))
         elif kind == "artifact":
             out["artifacts"].append(r.artifact.name)
+        elif kind == "exit":
+            out["exit_code"] = r.exit.exit_code
+    assert not finished or "exit_code" in out, f"{path}: the W&B log has no exit record (the run did not finish)"
     return out
