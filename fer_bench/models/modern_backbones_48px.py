@@ -44,7 +44,8 @@ def resnet18_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
     "timm convnext_atto with the 4x4/4 patchify stem replaced by a 2x2/2 one: stages see 24, 12, 6 "
     "and 3 px instead of 12, 6, 3 and 1.",
     "Under the arena's shared recipe (one-cycle SGD to lr 0.02) its training loss stayed near the class prior "
-    "for all 12 epochs of seed 0 (27.67% PrivateTest). Not diagnosed: 300-step probes on the real data "
+    "for all 12 epochs of seeds 0 and 1 (27.67% and 27.42% PrivateTest; seed 1's training accuracy peaked at "
+    "28.4%). Not diagnosed: 300-step probes on the real data "
     "(2026-12-02; layer-scale init 1e-6 or 1.0, SGD 0.02 or 2e-3, AdamW 2e-3) all stayed at the prior, but so "
     "did resnet18_fer, which learns under the same recipe, so the probes were too short to tell. The row is "
     "what this architecture does with the shared recipe, not what it can do with its own (AdamW, warm-up)."))
