@@ -51,7 +51,7 @@ def read_run(path: Path, finished: bool = True) -> dict:
     """{'run': (project, id), 'summary': {...}, 'history': [{...}], 'config': {...}, 'artifacts': [names]}.
 
     W&B's service may still hold the log's tail in a buffer after run.finish() returns (it closes the
-    stream asynchronously; a CI run once read a log holding only its header), so wait for it first:
+    stream asynchronously; a CI run once read a finished run's log and found no run record), so wait for it first:
     teardown() returns once the service has closed every stream. finished=False reads the log of a
     killed process, which has no exit record."""
     import wandb
