@@ -143,7 +143,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
         print(f"[{suite.name}] no finished record yet: no leaderboard written "
               f"(failed cells' errors are in {suite_dir(suite, a.results) / 'runs'})", file=sys.stderr)
         return 1
-    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables, [c.model for c in suite.cells])
+    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables, [c.model for c in suite.cells],
+                           suite.not_run)
     print(f"leaderboard: {md}")
     return 0 if counts["failed"] == 0 else 1
 
@@ -155,7 +156,8 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     check_writable(suite_dir(suite, a.results))
-    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables, [c.model for c in suite.cells])
+    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables, [c.model for c in suite.cells],
+                           suite.not_run)
     print(f"leaderboard: {md}")
     return 0
 

@@ -24,7 +24,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # Per-cell settings a suite may override, with their types.
 OVERRIDES = field_types(Overrides)
 CHOICES = Overrides.choices()
-SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test", "external")
+SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test", "external",
+              "not_run")
 EXTERNAL_KEYS = {"name": str, "path": str, "faces": bool, "label_from_name": str, "split": str}
 CELL_KEYS = ("model", "recipe", "seeds", "overrides", "grid")
 # Numbers a run needs to make sense: an epoch budget of 0 would record an untrained model as finished.
@@ -125,6 +126,26 @@ def _external(where: str, value) -> list[ExternalSet]:
     return out
 
 
+def _not_run(where: str, value) -> dict[str, str]:
+    """Paper models a suite deliberately leaves out (model -> why): the leaderboard still lists their
+    claims, as untested at budget, instead of silently dropping them."""
+    if not isinstance(value, list):
+        raise FerBenchError(f"{where}: not_run must be a list, e.g. [{{model: khaireddin_vgg, why: 300 epochs are "
+                            "GPU work}]")
+    out: dict[str, str] = {}
+    for n, entry in enumerate(value):
+        w = f"{where}: not_run[{n}]"
+        if (not isinstance(entry, dict) or set(entry) != {"model", "why"}
+                or not all(isinstance(v, str) and v.strip() for v in entry.values())):
+            raise FerBenchError(f"{w}: each entry needs exactly a model and a why (both text)")
+        try:
+            get_card(entry["model"])
+        except FerBenchError as e:
+            raise FerBenchError(f"{w}: {e}") from None
+        out[entry["model"]] = entry["why"].strip()
+    return out
+
+
 @dataclass
 class Suite:
     name: str
@@ -138,6 +159,7 @@ class Suite:
     tables: dict[str, TableSpec] = field(default_factory=dict)   # the leaderboard's extra tables
     observe_test: bool = False  # record per-epoch test accuracy (time-to-accuracy; never selects)
     external: list[ExternalSet] = field(default_factory=list)  # cross-dataset columns
+    not_run: dict[str, str] = field(default_factory=dict)  # model -> why this suite does not train it
 
     def shard(self, spec: str | None, only: str | None = None) -> list[Cell]:
         """Cells of shard 'i/n' (0-based): every n-th cell in a fixed order, so any number of
@@ -207,6 +229,7 @@ def load_suite(path: str | Path) -> Suite:
         tables=parse_tables(raw.get("tables") or {}, f"{path}: tables"),
         observe_test=bool(raw.get("observe_test", False)),
         external=_external(str(path), raw.get("external", []) or []),
+        not_run=_not_run(str(path), raw.get("not_run", []) or []),
     )
     seen = set()
     for n, entry in enumerate(raw["cells"]):
@@ -243,4 +266,6 @@ def load_suite(path: str | Path) -> Suite:
                 suite.cells.append(cell)
     if not suite.cells:
         raise FerBenchError(f"{path}: the suite has no cells")
+    if both := sorted(set(suite.not_run) & {c.model for c in suite.cells}):
+        raise FerBenchError(f"{path}: {', '.join(both)} is both in cells and in not_run")
     return suite

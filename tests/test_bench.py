@@ -148,6 +148,15 @@ def test_bad_suite_files_name_the_problem(tmp_path):
         load_suite(bad)
     with pytest.raises(FerBenchError, match="no such suite"):
         load_suite(tmp_path / "missing.yaml")
+    bad.write_text("name: x\ncells:\n  - model: lenet5\nnot_run:\n  - model: lenet5\n")
+    with pytest.raises(FerBenchError, match=r"not_run\[0\]: each entry needs exactly a model and a why"):
+        load_suite(bad)
+    bad.write_text("name: x\ncells:\n  - model: lenet5\nnot_run:\n  - {model: nope, why: GPU}\n")
+    with pytest.raises(FerBenchError, match=r"not_run\[0\]: unknown model 'nope'"):
+        load_suite(bad)
+    bad.write_text("name: x\ncells:\n  - model: lenet5\nnot_run:\n  - {model: lenet5, why: GPU}\n")
+    with pytest.raises(FerBenchError, match="lenet5 is both in cells and in not_run"):
+        load_suite(bad)
 
 
 def test_shards_partition_the_suite(tmp_path):
@@ -275,6 +284,18 @@ def test_claims_are_audited_only_on_their_papers_recipe(tmp_path):
     assert audit.count("| majeed_cnn | 72.92%") == 1 and "-11.9 points" in audit
     # The fake records' budget (see fake_record) is below the claim's 76 epochs.
     assert "**untested at budget (ran " in audit and "of 76 epochs)**" in audit
+    assert "khaireddin_vgg" not in audit
+
+    # A paper model the suite leaves out on purpose keeps its claim row, untested, with the suite's reason.
+    write_leaderboard(tmp_path / "c", "c", not_run={"khaireddin_vgg": "GPU work"})
+    audit = (tmp_path / "c" / "LEADERBOARD.md").read_text().split("## Claims audit")[1].split("##")[0]
+    assert ("| khaireddin_vgg | 73.28% accuracy | FER-2013 PrivateTest | not run in this suite | "
+            "**untested at budget (ran 0 of 300 epochs)** | GPU work; their code selects") in audit
+
+
+def test_the_paper_budget_suite_lists_khaireddin_as_not_run():
+    suite = load_suite(REPO / "benchmarks" / "paper-budget.yaml")
+    assert set(suite.not_run) == {"khaireddin_vgg"} and "GPU" in suite.not_run["khaireddin_vgg"]
 
 
 @pytest.mark.parametrize("seeds, budget, verdict", [

@@ -4,12 +4,13 @@ how it was scored."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from statistics import mean
 
 import numpy as np
 
 from fer_bench.errors import FerBenchError
-from fer_bench.models import get_card
+from fer_bench.models import Claim, get_card
 from fer_bench.report.rows import Row, pm
 from fer_bench.stats import mean_std_ci
 
@@ -44,9 +45,11 @@ def _audited(rows: list[Row]) -> list[Row]:
     return out
 
 
-def claims_audit(rows: list[Row]) -> list[str]:
-    audited = _audited(rows)
-    if not audited:
+def claims_audit(rows: list[Row], not_run: Mapping[str, str] | None = None) -> list[str]:
+    """`not_run`: paper models the suite leaves out on purpose (model -> why); their claims are listed as
+    untested, so that a reader sees the gap instead of a missing row."""
+    audited, not_run = _audited(rows), not_run or {}
+    if not audited and not not_run:
         return ["", "## Claims audit", "", "No row here trains a paper's model with its paper's recipe, so no claim "
                 "is audited (see results/paper-repro/LEADERBOARD.md)."]
     out = ["", "## Claims audit", "",
@@ -60,6 +63,11 @@ def claims_audit(rows: list[Row]) -> list[str]:
     for r in audited:
         for claim in get_card(r.model).claims:
             out.append(_claim_line(r, claim))
+    for model, why in not_run.items():
+        for claim in get_card(model).claims:
+            verdict = f"untested at budget (ran 0 of {claim.epochs} epochs)" if claim.epochs else "untested (not run)"
+            out.append(_claim_what(model, claim) + f"not run in this suite | **{verdict}** | {why}"
+                       f"{'; ' + claim.note if claim.note else ''} |")
     for r in audited:
         for claim in get_card(r.model).claims:
             if claim.per_class is not None:
@@ -67,12 +75,20 @@ def claims_audit(rows: list[Row]) -> list[str]:
     return out
 
 
-def _claim_line(r: Row, claim) -> str:
-    metric = "accuracy" if claim.metric == "accuracy" else "macro_f1"
-    split = claim.measured
+def _metric(claim: Claim) -> str:
+    return "accuracy" if claim.metric == "accuracy" else "macro_f1"
+
+
+def _claim_what(model: str, claim: Claim) -> str:
+    """The audit row's first three cells: the model, the paper's number, what it was measured on."""
+    return f"| {model} | {100 * claim.value:.2f}% {_metric(claim).replace('_', '-')} | {claim.split} | "
+
+
+def _claim_line(r: Row, claim: Claim) -> str:
+    metric, split = _metric(claim), claim.measured
     scored = [getattr(x.metrics, split) for x in r.records]
     seeds = [getattr(s, metric) for s in scored if s is not None]
-    what = f"| {r.model} | {100 * claim.value:.2f}% {metric.replace('_', '-')} | {claim.split} | "
+    what = _claim_what(r.model, claim)
     if not seeds:
         return what + f"not measured in this suite ({_WHERE[split]}) | – | {claim.note} |"
     m, s, _ = mean_std_ci(seeds)
