@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fer_bench.errors import FerBenchError
+
+if TYPE_CHECKING:
+    from fer_bench.suite import Suite
 
 
 def _apply_wandb_options(a: argparse.Namespace) -> None:
@@ -123,7 +127,6 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from fer_bench.bench import run_suite, suite_dir
     from fer_bench.io import check_writable
     from fer_bench.record import load_records
-    from fer_bench.report import write_leaderboard
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     if a.dry_run:
@@ -143,21 +146,27 @@ def cmd_bench(a: argparse.Namespace) -> int:
         print(f"[{suite.name}] no finished record yet: no leaderboard written "
               f"(failed cells' errors are in {suite_dir(suite, a.results) / 'runs'})", file=sys.stderr)
         return 1
-    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables, [c.model for c in suite.cells],
-                           suite.not_run)
+    md = _write_leaderboard(suite, a.results)
     print(f"leaderboard: {md}")
     return 0 if counts["failed"] == 0 else 1
+
+
+def _write_leaderboard(suite: Suite, results: str) -> Path:
+    """The suite's leaderboard, with everything the suite file says about it (tables, planned and
+    deliberately not-run models)."""
+    from fer_bench.bench import suite_dir
+    from fer_bench.report import write_leaderboard
+    return write_leaderboard(suite_dir(suite, results), suite.name, suite.tables, [c.model for c in suite.cells],
+                             suite.not_run)
 
 
 def cmd_leaderboard(a: argparse.Namespace) -> int:
     from fer_bench.bench import suite_dir
     from fer_bench.io import check_writable
-    from fer_bench.report import write_leaderboard
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     check_writable(suite_dir(suite, a.results))
-    md = write_leaderboard(suite_dir(suite, a.results), suite.name, suite.tables, [c.model for c in suite.cells],
-                           suite.not_run)
+    md = _write_leaderboard(suite, a.results)
     print(f"leaderboard: {md}")
     return 0
 

@@ -148,15 +148,12 @@ def test_bad_suite_files_name_the_problem(tmp_path):
         load_suite(bad)
     with pytest.raises(FerBenchError, match="no such suite"):
         load_suite(tmp_path / "missing.yaml")
-    bad.write_text("name: x\ncells:\n  - model: lenet5\nnot_run:\n  - model: lenet5\n")
-    with pytest.raises(FerBenchError, match=r"not_run\[0\]: each entry needs exactly a model and a why"):
-        load_suite(bad)
-    bad.write_text("name: x\ncells:\n  - model: lenet5\nnot_run:\n  - {model: nope, why: GPU}\n")
-    with pytest.raises(FerBenchError, match=r"not_run\[0\]: unknown model 'nope'"):
-        load_suite(bad)
-    bad.write_text("name: x\ncells:\n  - model: lenet5\nnot_run:\n  - {model: lenet5, why: GPU}\n")
-    with pytest.raises(FerBenchError, match="lenet5 is both in cells and in not_run"):
-        load_suite(bad)
+    for entry, error in [("model: lenet5", r"not_run\[0\]: each entry needs exactly a model and a why"),
+                         ("{model: nope, why: GPU}", r"not_run\[0\]: unknown model 'nope'"),
+                         ("{model: lenet5, why: GPU}", "lenet5 is both in cells and in not_run")]:
+        bad.write_text(f"name: x\ncells:\n  - model: lenet5\nnot_run:\n  - {entry}\n")
+        with pytest.raises(FerBenchError, match=error):
+            load_suite(bad)
 
 
 def test_shards_partition_the_suite(tmp_path):

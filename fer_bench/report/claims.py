@@ -25,12 +25,16 @@ def claim_verdict(claim: float, seeds: list[float], budget: int | None = None,
     A run whose epoch budget is below the one the claim was made at cannot refute or confirm it:
     'untested at budget (ran N of M epochs)'."""
     if claim_epochs is not None and budget is not None and budget < claim_epochs:
-        return f"untested at budget (ran {budget} of {claim_epochs} epochs)"
+        return _untested(budget, claim_epochs)
     if mean(seeds) >= claim - TOLERANCE:
         return "reproduced"
     if max(seeds) < claim - TOLERANCE:
         return "not reproduced"
     return "inconclusive"
+
+
+def _untested(ran: int, claim_epochs: int) -> str:
+    return f"untested at budget (ran {ran} of {claim_epochs} epochs)"
 
 
 def _audited(rows: list[Row]) -> list[Row]:
@@ -65,7 +69,7 @@ def claims_audit(rows: list[Row], not_run: Mapping[str, str] | None = None) -> l
             out.append(_claim_line(r, claim))
     for model, why in not_run.items():
         for claim in get_card(model).claims:
-            verdict = f"untested at budget (ran 0 of {claim.epochs} epochs)" if claim.epochs else "untested (not run)"
+            verdict = _untested(0, claim.epochs) if claim.epochs else "untested (not run)"
             out.append(_claim_what(model, claim) + f"not run in this suite | **{verdict}** | {why}"
                        f"{'; ' + claim.note if claim.note else ''} |")
     for r in audited:

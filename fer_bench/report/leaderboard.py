@@ -85,7 +85,7 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
               "[`runs.csv`](runs.csv) (columns under *Where each number comes from*).", ""]
     lines += wide_table(rows, ref)
     lines += validity_section(rows, suite_dir.parent / "data-report" / "split_annotations.json")
-    lines += claims_audit(rows, not_run or {})
+    lines += claims_audit(rows, not_run)
     classes = finished[0].classes
     lines += ["", "## Per-class F1 on PrivateTest (mean over seeds, %)", "",
               "| model | recipe | " + " | ".join(classes) + " |", "|---|---|" + "---:|" * len(classes)]
