@@ -104,9 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("suite", help="suite YAML (benchmarks/<name>.yaml, or just <name>)")
     b.add_argument("--data", help=DATA_HELP)
     b.add_argument("--only", metavar="GLOB", help="run only the cells whose key matches GLOB (keys are "
-                                                  "model__recipe__s<seed>), e.g. '*onecycle_vgg_light*'")
+                                                  "model__recipe__s<seed>), e.g. '*onecycle_vgg_light*'; in a "
+                                                  "suite with tuning: the architectures whose name matches")
     b.add_argument("--shard", metavar="I/N", help="run only every N-th cell starting at I (0-based), e.g. for "
-                                                 "a SLURM array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
+                                                 "a SLURM array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"
+                                                 " (in a suite with tuning: every N-th architecture)")
+    b.add_argument("--storage", metavar="URL",
+                   help="suites with tuning: the Optuna storage shared by every process of the study (an RDB URL "
+                        "such as postgresql://host/db, for several machines or SLURM tasks; default: SQLite in "
+                        "results/<suite>/optuna.sqlite3). The trial records in results/<suite>/trials/ stay the "
+                        "truth: a fresh storage is refilled from them")
     b.add_argument("--results", default="results", help="results folder (default results/)")
     b.add_argument("--dry-run", action="store_true",
                    help="list the cells, their keys, which are done, and the time left estimated from the "

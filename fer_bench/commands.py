@@ -131,14 +131,20 @@ def cmd_bench(a: argparse.Namespace) -> int:
     suite = load_suite(a.suite)
     if a.dry_run:
         from fer_bench.bench import dry_run
-        print(dry_run(suite, a.results, a.shard, a.only))
+        from fer_bench.tune import dry_run_tuned
+        print((dry_run_tuned if suite.tuning else dry_run)(suite, a.results, a.shard, a.only))
         return 0
     check_writable(suite_dir(suite, a.results))
     _apply_wandb_options(a)
-    counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results,
-                       use_wandb=not a.no_wandb, retry_failed=a.retry_failed, precision=a.precision,
-                       progress=not a.no_progress, devices=a.devices, keep_checkpoints=a.keep_checkpoints,
-                       natural=_natural_path(a), only=a.only)
+    kw = {"use_wandb": not a.no_wandb, "retry_failed": a.retry_failed, "precision": a.precision,
+          "progress": not a.no_progress, "devices": a.devices, "keep_checkpoints": a.keep_checkpoints,
+          "natural": _natural_path(a)}
+    if suite.tuning:
+        from fer_bench.tune import run_tuned_suite
+        counts = run_tuned_suite(suite, str(_data_path(a)), a.results, a.storage, a.shard, a.only, **kw)
+        print(f"[{suite.name}] {counts['trials']} tuning trials run", file=sys.stderr)
+    else:
+        counts = run_suite(suite, data=str(_data_path(a)), shard=a.shard, results=a.results, only=a.only, **kw)
     print(f"[{suite.name}] finished {counts['finished']}, failed {counts['failed']}, "
           f"already recorded {counts['already_done']} of {counts['cells']} cells", file=sys.stderr)
     if not load_records(suite_dir(suite, a.results) / "runs")[0]:

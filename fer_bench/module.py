@@ -31,6 +31,10 @@ class FERClassifier(L.LightningModule):
         self.model = create_model(model, num_classes=num_classes, **kw)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if not recipe.model_crop and hasattr(self.model, "train_random_crop"):
+            # Identical inputs (the tuned arena): the data path's shift is every model's translation, so a
+            # crop model trains on its centre crop like it evaluates, not on a random crop of its own.
+            self.model.train_random_crop = False
         w = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
         self.loss_fn = nn.CrossEntropyLoss(weight=w, label_smoothing=recipe.label_smoothing)
         self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)  # no host sync
@@ -143,13 +147,25 @@ class FERClassifier(L.LightningModule):
         return build_optimizers(self.model, self.recipe, total_steps=self.trainer.estimated_stepping_batches)
 
 
+def no_decay(name: str, p: nn.Parameter, exempt: set[str]) -> bool:
+    """The field's convention (timm's `param_groups_weight_decay`): norms, biases, layer-scale gammas and
+    every other 1-D tensor are not decayed; decaying them shrinks the scales that normalised networks
+    (ConvNeXt's layer scale, BatchNorm's gamma) need to learn, with nothing gained in regularisation."""
+    return p.ndim <= 1 or name.endswith(".bias") or name in exempt
+
+
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """One group per weight-decay value. A model with `keras_l2` (name -> l) gets Keras'
-    per-layer L2: loss + l*sum(w^2) has gradient 2*l*w, i.e. coupled weight decay 2*l."""
+    """One group per weight-decay value: none on 1-D parameters (`no_decay`) nor on what a model's own
+    `no_weight_decay()` names (timm's hook: position embeddings, tokens). A model with `keras_l2`
+    (name -> l) gets Keras' per-layer L2: loss + l*sum(w^2) has gradient 2*l*w, i.e. coupled decay 2*l."""
     l2 = getattr(model, "keras_l2", {})
+    exempt = set(model.no_weight_decay()) if hasattr(model, "no_weight_decay") else set()
     groups: dict[float, list] = {}
     for name, p in model.named_parameters():
-        groups.setdefault(2 * l2[name] if name in l2 else weight_decay, []).append(p)
+        if not p.requires_grad:
+            continue
+        wd = 2 * l2[name] if name in l2 else 0.0 if no_decay(name, p, exempt) else weight_decay
+        groups.setdefault(wd, []).append(p)
     return [{"params": ps, "weight_decay": wd} for wd, ps in groups.items()]
 
 

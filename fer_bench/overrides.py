@@ -34,6 +34,8 @@ class Overrides:
     batch_size: int | None = field(**_override("override the recipe's batch size"))
     lr: float | None = field(**_override("override the recipe's learning rate"))
     optimizer: str | None = field(**_override("override the recipe's optimiser", choices=OPTIMIZERS))
+    weight_decay: float | None = field(**_override("override the recipe's weight decay (never on 1-D parameters)"))
+    label_smoothing: float | None = field(**_override("override the recipe's label smoothing (0 to <1)"))
     pretrained: bool | str | None = field(**_override(
         "timm-backed models: load weights from PATH, or (no PATH) the local timm/HF cache",
         metavar="PATH", nargs="?", const=True))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import itertools
 import math
@@ -18,6 +17,8 @@ from fer_bench.models import get_card
 from fer_bench.overrides import Overrides, field_types
 from fer_bench.recipes import get_recipe
 from fer_bench.table_specs import TableSpec, parse_tables
+from fer_bench.tuning_space import TuningSpec, parse_tuning
+from fer_bench.validate import check_keys, closest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -25,7 +26,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 OVERRIDES = field_types(Overrides)
 CHOICES = Overrides.choices()
 SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test", "external",
-              "not_run")
+              "not_run", "tuning")
 EXTERNAL_KEYS = {"name": str, "path": str, "faces": bool, "label_from_name": str, "split": str}
 CELL_KEYS = ("model", "recipe", "seeds", "overrides", "grid")
 # Numbers a run needs to make sense: an epoch budget of 0 would record an untrained model as finished.
@@ -50,17 +51,6 @@ def _data(typed: dict) -> dict:
     return {"load": LoadOptions(**typed), **limits}    # LoadOptions checks its values
 
 
-def _closest(key: str, allowed) -> str:
-    near = difflib.get_close_matches(str(key), list(allowed), n=1)
-    return f" (did you mean {near[0]!r}?)" if near else f" (allowed: {', '.join(allowed)})"
-
-
-def check_keys(where: str, d: dict, allowed) -> None:
-    for k in d:
-        if k not in allowed:
-            raise FerBenchError(f"{where}: unknown key {k!r}{_closest(k, allowed)}")
-
-
 def check_numbers(where: str, values: dict) -> None:
     """Budgets, sizes and learning rates must be positive, finite numbers."""
     for k in POSITIVE:
@@ -68,6 +58,11 @@ def check_numbers(where: str, values: dict) -> None:
         if v is not None and (isinstance(v, bool) or not math.isfinite(v) or v <= 0):
             raise FerBenchError(f"{where}: {k.replace('_', '-') if where == 'command line' else k} = {v!r} "
                                 "must be a positive number")
+    for k, hi in (("weight_decay", math.inf), ("label_smoothing", 1.0)):
+        v = values.get(k)
+        if v is not None and (isinstance(v, bool) or not 0 <= v < hi):
+            raise FerBenchError(f"{where}: {k.replace('_', '-') if where == 'command line' else k} = {v!r} "
+                                f"must be in [0, {hi})")
 
 
 def _seeds(where: str, value) -> list[int]:
@@ -160,6 +155,13 @@ class Suite:
     observe_test: bool = False  # record per-epoch test accuracy (time-to-accuracy; never selects)
     external: list[ExternalSet] = field(default_factory=list)  # cross-dataset columns
     not_run: dict[str, str] = field(default_factory=dict)  # model -> why this suite does not train it
+    # An equal tuning budget per architecture: each model's final cells take its study's best configuration
+    tuning: TuningSpec | None = None
+
+    @property
+    def models(self) -> list[str]:
+        """The suite's architectures, in the order of its cells."""
+        return list(dict.fromkeys(c.model for c in self.cells))
 
     def shard(self, spec: str | None, only: str | None = None) -> list[Cell]:
         """Cells of shard 'i/n' (0-based): every n-th cell in a fixed order, so any number of
@@ -187,7 +189,7 @@ def _typed(where: str, d: dict, allowed: dict) -> dict:
     out = {}
     for k, v in (d or {}).items():
         if k not in allowed:
-            raise FerBenchError(f"{where}: unknown key {k!r}{_closest(k, allowed)}")
+            raise FerBenchError(f"{where}: unknown key {k!r}{closest(k, allowed)}")
         if allowed[k] is float and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
@@ -230,6 +232,7 @@ def load_suite(path: str | Path) -> Suite:
         observe_test=bool(raw.get("observe_test", False)),
         external=_external(str(path), raw.get("external", []) or []),
         not_run=_not_run(str(path), raw.get("not_run", []) or []),
+        tuning=parse_tuning(str(path), raw["tuning"]) if raw.get("tuning") is not None else None,
     )
     seen = set()
     for n, entry in enumerate(raw["cells"]):
@@ -266,6 +269,9 @@ def load_suite(path: str | Path) -> Suite:
                 suite.cells.append(cell)
     if not suite.cells:
         raise FerBenchError(f"{path}: the suite has no cells")
+    if suite.tuning and any(c.overrides or c.label for c in suite.cells):
+        # A tuned suite's cells are its architectures; the study gives each its configuration.
+        raise FerBenchError(f"{path}: a suite with tuning takes no overrides, grid or defaults in its cells")
     if both := sorted(set(suite.not_run) & {c.model for c in suite.cells}):
         raise FerBenchError(f"{path}: {', '.join(both)} is both in cells and in not_run")
     return suite

@@ -38,6 +38,8 @@ class KhaireddinVGG(nn.Module):
     # 10 = their ten-crop protocol; 2 = centre crop and its mirror (fast validation);
     # 1 = the centre crop alone (the arena's single view, the same protocol as every other model)
     eval_crops = 10
+    # False: training sees the centre crop too (recipes with model_crop=False: the data path shifts instead)
+    train_random_crop = True
 
     def __init__(self, num_classes: int = 7, in_chans: int = 1, drop: float = 0.2,
                  widths: tuple[int, ...] = (64, 128, 256, 512), hidden: int = 4096) -> None:
@@ -70,12 +72,12 @@ class KhaireddinVGG(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] == self.crop:
             return self.forward_crops(x)
-        if self.training:
+        if self.training and self.train_random_crop:
             return self.forward_crops(random_crop(x, self.crop))
         b = x.shape[0]
         o = (x.shape[-1] - self.crop) // 2
         centre = x[..., o:o + self.crop, o:o + self.crop]
-        if self.eval_crops == 1:
+        if self.training or self.eval_crops == 1:
             return self.forward_crops(centre)
         if self.eval_crops == 2:
             return self.forward_crops(torch.cat([centre, centre.flip(-1)])).view(2, b, -1).mean(0)

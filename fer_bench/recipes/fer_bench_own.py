@@ -144,3 +144,28 @@ register_recipe(replace(
         "hflip-TTA is a separate column, a model's own protocol (ten-crop) an extra, labelled one.",
     ),
 ))
+
+register_recipe(Recipe(
+    name="arena_tuned",
+    optimizer="sgd", lr=0.02, momentum=0.9, nesterov=True, weight_decay=5e-4, epochs=15, batch_size=128,
+    schedule={"name": "onecycle", "pct_start": 0.2},
+    checkpoint_monitor="val/acc",
+    label_smoothing=0.1,
+    augment=AugmentConfig(hflip=True, rotation=10, shift=0.1, zoom=0.1),
+    model_crop=False,
+    eval_protocol="single",
+    source="arena v2's base recipe (issue #46): the inputs, schedule shape, batch and budget every architecture "
+           "shares; the optimiser family, peak lr, weight decay and label smoothing of each architecture's final "
+           "runs come from its own equal-budget Optuna study (benchmarks/arena-tuned.yaml)",
+    interpretation=(
+        "Identical inputs: one batched augmentation for every architecture (flip, rotation 10, zoom 0.1 and a "
+        "shift of up to 10% = 4.8 px, the translation khaireddin_vgg's own random 40x40 crop gave it alone in "
+        "v1); crop models train on their centre crop (model_crop=False).",
+        "One schedule shape for both optimiser families: 20% warm-up then cosine decay to ~0 (one-cycle with "
+        "momentum cycling off): SGD + Nesterov 0.9, or AdamW (decoupled decay). No weight decay on 1-D "
+        "parameters (norms, biases, layer scales), as for every recipe.",
+        "15 epochs: v1's 12 under-fitted (36 of 42 runs selected one of their last two epochs); 15 keeps the "
+        "whole suite near 30 hours of 2-core compute. Batch 128 for all.",
+        "One evaluation view: the single centre view for validation and test; hflip-TTA is a separate column.",
+    ),
+))

@@ -37,6 +37,9 @@ class Recipe:
     # "native": a model's own test protocol (Khaireddin's ten-crop); "single": one centre view for
     # every model, validation and test alike, so that architectures are compared on equal terms
     eval_protocol: str = "native"
+    # False: a crop model (khaireddin_vgg) trains on its centre crop instead of its own random crop, so that
+    # every architecture sees the same inputs and translation comes from `augment.shift` alone
+    model_crop: bool = True
     pretrained: bool | str = False  # timm-backed models: True = local timm/HF cache, or a file
     source: str = ""               # where the recipe comes from
     interpretation: tuple[str, ...] = ()

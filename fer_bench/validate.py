@@ -1,0 +1,19 @@
+"""Validation helpers shared by the configuration parsers (suites, tuning spaces): one wording for errors."""
+
+from __future__ import annotations
+
+import difflib
+
+from fer_bench.errors import FerBenchError
+
+
+def closest(key: str, allowed) -> str:
+    """' (did you mean X?)' for a near miss, else the allowed keys."""
+    near = difflib.get_close_matches(str(key), list(allowed), n=1)
+    return f" (did you mean {near[0]!r}?)" if near else f" (allowed: {', '.join(allowed)})"
+
+
+def check_keys(where: str, d: dict, allowed) -> None:
+    for k in d:
+        if k not in allowed:
+            raise FerBenchError(f"{where}: unknown key {k!r}{closest(k, allowed)}")
