@@ -196,7 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("model", help="a kept model: its folder, its run record, or its run id")
     pr.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, videos, or folders of them")
     pr.add_argument("--json", action="store_true", help="one JSON object per photo or frame (JSON lines)")
-    pr.add_argument("--annotate", metavar="OUT", help="write each photo with its boxes and labels to OUT/*.png")
+    pr.add_argument("--annotate", metavar="OUT",
+                    help="write each photo with its boxes and labels to OUT/<its path in the folder given>_<ext>.png "
+                         "(a.jpg -> a_jpg.png; videos add _frameNNNNNN); refuses to overwrite an input, another "
+                         "annotation or an existing file")
+    pr.add_argument("--force", action="store_true", help="--annotate may replace existing files (never an input)")
     pr.add_argument("--every", type=int, default=10, metavar="N", help="videos: classify every N-th frame (10)")
     _add_detector_option(pr)
     pr.set_defaults(func=commands.cmd_predict)

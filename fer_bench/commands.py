@@ -225,14 +225,17 @@ def cmd_predict(a: argparse.Namespace) -> int:
     import json
 
     from fer_bench.io import check_writable
-    from fer_bench.predict import annotate, frame_json, frame_text, list_inputs, predict_files
+    from fer_bench.predict import annotate, annotation_targets, frame_json, frame_text, list_inputs, predict_files
     from fer_bench.suite import check_numbers
     from fer_bench.trained import load_trained
     check_numbers("command line", {"every": a.every})
     tm = load_trained(a.model)
     paths = list_inputs(a.inputs)
+    targets = {}
     if a.annotate:
+        targets = annotation_targets(a.inputs, paths, Path(a.annotate), force=a.force)
         check_writable(a.annotate, "--annotate folder")
+    originals = {p.resolve() for p in paths}
     failed = 0
     for item in predict_files(tm, paths, every=a.every, detector=a.detector):
         if isinstance(item, FerBenchError):
@@ -241,7 +244,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
             continue
         print(json.dumps(frame_json(item)) if a.json else frame_text(item), flush=True)
         if a.annotate and item.faces:
-            annotate(item, Path(a.annotate))
+            annotate(item, targets[Path(item.source)], originals)
     if failed:
         print(f"fer-bench: {failed} of {len(paths)} files could not be read", file=sys.stderr)
     return 1 if failed else 0

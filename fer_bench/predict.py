@@ -122,7 +122,35 @@ def frame_text(frame: Frame) -> str:
     return "\n".join(lines)
 
 
-def annotate(frame: Frame, out_dir: Path) -> Path:
+def annotation_targets(inputs: list[str], paths: list[Path], out_dir: Path, force: bool = False) -> dict[Path, Path]:
+    """Each input file -> the annotation path (without the video frame suffix), decided before anything is
+    written: its path inside the folder it was found in (or its name), extension kept in the name, so that
+    a.jpg and a.png, or x/face.jpg and y/face.jpg, never share a file. Refused in one line: a target that is
+    an input, two inputs with one target, or an existing file (unless force)."""
+    folders = [Path(g).resolve() for g in inputs if Path(g).is_dir()]
+    inputs_resolved = {p.resolve() for p in paths}
+    out: dict[Path, Path] = {}
+    taken: dict[Path, Path] = {}
+    for p in paths:
+        r = p.resolve()
+        base = next((r.relative_to(f) for f in folders if r.is_relative_to(f)), Path(p.name))
+        target = (out_dir / base.parent / f"{base.stem}_{base.suffix.lstrip('.').lower()}").resolve()
+        if target in taken:
+            raise FerBenchError(f"--annotate: {taken[target]} and {p} would both be annotated as "
+                                f"{target.name}.png; annotate them in separate runs or folders")
+        taken[target] = p
+        png = target.with_name(target.name + ".png")
+        if png in inputs_resolved:
+            raise FerBenchError(f"--annotate: the annotation of {p} would overwrite the input {png}; "
+                                "choose another --annotate folder")
+        if png.exists() and not force:
+            raise FerBenchError(f"--annotate: {png} exists; choose another folder or pass --force to replace "
+                                "annotations")
+        out[p] = target
+    return out
+
+
+def annotate(frame: Frame, target: Path, inputs: set[Path] | None = None) -> Path:
     """The photo (colour when it has colour) with a box and label per face, as PNG in out_dir."""
     from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -146,8 +174,9 @@ def annotate(frame: Frame, out_dir: Path) -> Path:
         ty = ty if ty >= 0 else max(b["y"], 0)
         draw.rectangle((b["x"], ty, b["x"] + (x1 - x0) + 2 * width, ty + (y1 - y0) + 2 * width), fill=colour)
         draw.text((b["x"] + width, ty + width - (y0 - b["y"])), label, fill="black", font=font)
-    name = src.stem + (f"_frame{frame.frame:06d}" if frame.frame is not None else "") + ".png"
-    out = out_dir / name
+    out = target.with_name(target.name + (f"_frame{frame.frame:06d}" if frame.frame is not None else "") + ".png")
+    if inputs and out.resolve() in inputs:   # a video frame's name can only be checked here
+        raise FerBenchError(f"--annotate: {out} is an input; not overwritten")
     with atomic_path(out) as tmp:
         img.save(tmp, format="PNG")
     return out

@@ -153,3 +153,24 @@ def test_a_trained_model_gets_natural_numbers_in_its_record(photos, real_data, t
     nat = rec.metrics.natural
     assert nat.n == len(load_natural(tmp_path / "nat")[1])
     assert set(nat.per_class["happy"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_build_never_deletes_a_folder_that_merely_holds_a_manifest_csv(photos, tmp_path, capsys):
+    """#47: OUT with a user's own manifest.csv (other columns), images/ and README.txt was deleted, rc 0."""
+    out = tmp_path / "mine"
+    (out / "images").mkdir(parents=True)
+    (out / "images" / "x.jpg").write_bytes(b"user data")
+    (out / "manifest.csv").write_text("id,url,license\n1,http://example.org/x.jpg,CC-BY\n")
+    (out / "README.txt").write_text("my notes\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["natural", "build", str(photos), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a previous natural build" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # A real previous build is replaced; one with a stray user file in it is not.
+    built = tmp_path / "built"
+    assert main(["natural", "build", str(photos), str(built)]) == 0
+    assert main(["natural", "build", str(photos), str(built)]) == 0
+    (built / "notes.txt").write_text("mine")
+    assert main(["natural", "build", str(photos), str(built)]) == 2
+    assert (built / "notes.txt").read_text() == "mine"

@@ -199,7 +199,7 @@ def test_predict_prints_every_face_and_goes_on_after_a_broken_file(trained, phot
         assert f["top"][0]["p"] >= f["top"][1]["p"] >= f["top"][2]["p"] and f["box"]["w"] > 100
     assert "broken.jpg" in cap.err and "1 of 4 files could not be read" in cap.err and "Traceback" not in cap.err
     assert sorted(p.name for p in (tmp_path / "ann").iterdir()) == sorted(
-        Path(r["source"]).stem + ".png" for r in lines if r["faces"])
+        Path(r["source"]).stem + "_" + Path(r["source"]).suffix[1:].lower() + ".png" for r in lines if r["faces"])
 
 
 def test_predict_runs_in_the_precision_fastest_at_batch_1(trained, photos, monkeypatch):
@@ -309,3 +309,34 @@ def test_bad_external_entries_name_the_key(tmp_path, external, needle):
     f.write_text(f"cells:\n  - model: lenet5\nexternal:\n  - {external}\n")
     with pytest.raises(FerBenchError, match=re.escape(needle)):
         load_suite(f)
+
+
+def test_annotate_never_overwrites_an_input_nor_merges_two_annotations(trained, tmp_path, capsys):
+    """#47: --annotate into the photos' own folder replaced me.png by the annotation of me.jpg; two inputs
+    named face.jpg in different folders gave one face.png."""
+    if not SHARED_NATURAL.is_dir():
+        pytest.skip("../shared/data/natural not found")
+    src = tmp_path / "photos"
+    (src / "a").mkdir(parents=True)
+    (src / "b").mkdir()
+    happy = sorted((SHARED_NATURAL / "happy").iterdir())[0]
+    shutil.copy(happy, src / "me.jpg")
+    Image.open(happy).save(src / "me.png")
+    shutil.copy(happy, src / "a" / "face.jpg")
+    shutil.copy(sorted((SHARED_NATURAL / "sad").iterdir())[0], src / "b" / "face.jpg")
+    before = {p: p.read_bytes() for p in src.rglob("*") if p.is_file()}
+    assert main(["predict", str(trained["model"]), str(src), "--annotate", str(src)]) == 0
+    assert all(p.read_bytes() == b for p, b in before.items())               # every input untouched
+    made = sorted(str(p.relative_to(src)) for p in src.rglob("*_*.png"))
+    assert made == ["a/face_jpg.png", "b/face_jpg.png", "me_jpg.png", "me_png.png"]
+    # The same run again would overwrite those four: refused in one line, then allowed with --force.
+    capsys.readouterr()
+    assert main(["predict", str(trained["model"]), str(src / "me.jpg"), "--annotate", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "me_jpg.png exists" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert main(["predict", str(trained["model"]), str(src / "me.jpg"), "--annotate", str(src), "--force"]) == 0
+    # Two files given by path with one name: refused before anything is written.
+    out = tmp_path / "ann"
+    assert main(["predict", str(trained["model"]), str(src / "a" / "face.jpg"), str(src / "b" / "face.jpg"),
+                 "--annotate", str(out)]) == 2
+    assert "would both be annotated" in capsys.readouterr().err and not out.exists()

@@ -118,9 +118,28 @@ def check_out_folder(src: Path, out: Path) -> None:
     s, o = src.resolve(), out.resolve()
     if o == s or o.is_relative_to(s) or s.is_relative_to(o):
         raise FerBenchError(f"{out}: the output folder must not be, contain or lie inside the photos folder {src}")
-    if o.exists() and (not o.is_dir() or (any(o.iterdir()) and not (o / "manifest.csv").is_file())):
-        raise FerBenchError(f"{out}: exists and is not a previous natural build (no manifest.csv); "
-                            "choose a new or empty folder")
+    if o.exists() and (not o.is_dir() or (any(o.iterdir()) and not is_natural_build(o))):
+        raise FerBenchError(f"{out}: exists and is not a previous natural build (only a build's manifest.csv, "
+                            "samples.png and <class>/*.png may be in it); choose a new or empty folder")
+
+
+def is_natural_build(folder: Path) -> bool:
+    """True only for a folder that holds exactly what a build writes: our manifest (its header), samples.png
+    and class folders of PNG crops. A user's folder with a manifest.csv of its own is not one, and is kept."""
+    try:
+        with (folder / "manifest.csv").open(newline="") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    if header[:5] != MANIFEST_COLUMNS[:5]:   # older builds had fewer trailing columns
+        return False
+    for entry in folder.iterdir():
+        if entry.name in ("manifest.csv", "samples.png") and entry.is_file():
+            continue
+        if not (entry.is_dir() and not entry.is_symlink() and entry.name in CLASSES + ("contempt",)
+                and all(f.is_file() and f.suffix == ".png" for f in entry.iterdir())):
+            return False
+    return True
 
 
 def build_natural(src: str | Path, out: str | Path, opts: CropOptions = CropOptions(),
@@ -172,8 +191,13 @@ def build_natural(src: str | Path, out: str | Path, opts: CropOptions = CropOpti
         _write_manifest(tmp / "manifest.csv", rows)
         _write_samples(tmp, [r["output"] for r in rows if r["status"] == "ok"])
         if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+            # The old build goes aside, the new one in, then the old one away: OUT is never missing or mixed.
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(old / "build")
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
