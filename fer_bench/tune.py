@@ -87,8 +87,15 @@ def _refill(study, suite: Suite, model: str, results: str | Path) -> None:
 
 
 def open_study(suite: Suite, model: str, results: str | Path = "results", storage: str | None = None):
+    import warnings
+
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Heartbeats and grouped multivariate TPE are marked experimental (since 2.9 / 2.8); the warning says so
+    # on every trial and nothing else.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if storage is None:
+        suite_dir(suite, results).mkdir(parents=True, exist_ok=True)
     url = storage or default_storage(suite, results)
     store = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT, grace_period=GRACE)
     study = optuna.create_study(study_name=f"{suite.name}/{model}", storage=store, direction="maximize",
@@ -183,6 +190,7 @@ def run_trial(suite: Suite, model: str, recipe: str, overrides: dict, name: str,
         "budget": {"epochs": spec.epochs, "train_images": len(run.dm.parts["train"][1]), "seed": spec.seed},
         "value": value, "selected_on": "val/acc (PublicTest), best epoch", "best_epoch_1based": best_epoch,
         "curves": curves, "precision": run.precision,
+        "resumed_from_epoch": getattr(run.runlog, "resumed_from_epoch", None),
         "timing": {"fit_seconds": round(fit_seconds, 2), "wall_seconds": round(time.perf_counter() - t0, 2)},
         "environment": environment(),
     }
