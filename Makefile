@@ -10,7 +10,7 @@ SUITE  ?= paper-repro
 
 NATURAL_SRC ?= ../shared/data/natural
 
-.PHONY: arena paper-budget best speedrun perf natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
+.PHONY: arena arena-v1 paper-budget best speedrun perf natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,8 +58,14 @@ best: natural
 	$(BIN)/fer-bench bench best --data $(DATA) --keep-checkpoints
 	$(BIN)/fer-bench bench best-ferplus --data $(DATA)
 
-# The architecture arena: every architecture, one recipe, 12 epochs, 3 seeds (resumable; many hours on 2 cores).
+# The architecture arena v2: every architecture at its best under one equal Optuna tuning budget (8 trials of
+# 5 epochs on half of Training), then 15 epochs x 3 seeds of its selected configuration (resumable; about 30 h
+# on 2 cores, `fer-bench bench arena-tuned --dry-run` says what is left).
 arena: natural
+	$(BIN)/fer-bench bench arena-tuned --data $(DATA)
+
+# Arena v1, the shared-recipe reference: every architecture, one recipe, 12 epochs, 3 seeds.
+arena-v1: natural
 	$(BIN)/fer-bench bench arena --data $(DATA)
 
 # Every paper's model and recipe at the paper's own epoch budget (resumable).

@@ -30,3 +30,42 @@ def format_p(p: float | None) -> str:
     if p is None:
         return "–"
     return "< 1e-16" if p < 1e-16 else f"{p:.3g}"
+
+
+def welch_p(a: list[float], b: list[float]) -> float | None:
+    """Two-sided Welch t-test on seed-level scores (unequal variances); None with fewer than 2 seeds a side.
+    Two constant samples: 1.0 when equal, 0.0 when not (scipy's nan there means a certain difference)."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    if stdev(a) == 0 and stdev(b) == 0:
+        return 1.0 if mean(a) == mean(b) else 0.0
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def tiers(seed_scores: list[list[float]], alpha: float = 0.05) -> tuple[list[int], list[float | None]]:
+    """Rows in ranked order (best first), each its seed-level scores -> (tier of each row, Welch p against the
+    row above). A row joins the tier of the row above when the two are not separable (p >= alpha, or no test
+    possible with one seed); otherwise it opens the next tier."""
+    out, ps = [], []
+    for i, scores in enumerate(seed_scores):
+        p = welch_p(seed_scores[i - 1], scores) if i else None
+        ps.append(p)
+        out.append(1 if i == 0 else out[-1] + (p is not None and p < alpha))
+    return out, ps
+
+
+def rank_intervals(correct: list, reps: int = 2000, seed: int = 0) -> list[tuple[int, int]]:
+    """95% bootstrap intervals of each row's rank (1 = best). `correct[i]` is row i's (seeds x images) boolean
+    array of per-image correctness on one shared test set. Each replicate resamples the images (the same draw
+    for every row: they share the test set) and, within each row, its seeds."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    n_img = correct[0].shape[1]
+    accs = np.empty((reps, len(correct)))
+    for r in range(reps):
+        img = rng.integers(0, n_img, n_img)
+        for i, c in enumerate(correct):
+            s = rng.integers(0, c.shape[0], c.shape[0])
+            accs[r, i] = c[np.ix_(s, img)].mean()
+    ranks = (-accs).argsort(1).argsort(1) + 1
+    return [(int(np.percentile(ranks[:, i], 2.5)), int(np.percentile(ranks[:, i], 97.5))) for i in range(len(correct))]

@@ -68,11 +68,19 @@ class AblationTable:
         return out
 
 
-TableSpec = ArenaTable | TargetTable | ComparisonTable | SweepTable | AblationTable
+@dataclass(frozen=True)
+class TunedTable:
+    """Arena v2: the tuned ranking with seed-level tiers and rank intervals, each row beside the same
+    architecture in the `reference` suite (the shared-recipe arena), and every architecture's learning curves."""
+
+    reference: str = "arena"
+
+
+TableSpec = ArenaTable | TargetTable | ComparisonTable | SweepTable | AblationTable | TunedTable
 
 
 KINDS: dict[str, type] = {"arena": ArenaTable, "target": TargetTable, "comparison": ComparisonTable,
-                          "sweep": SweepTable, "ablation": AblationTable}
+                          "sweep": SweepTable, "ablation": AblationTable, "tuned": TunedTable}
 
 
 def parse_tables(raw: dict | None, where: str = "tables") -> dict[str, TableSpec]:

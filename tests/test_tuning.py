@@ -133,3 +133,48 @@ def test_a_lost_storage_is_refilled_from_the_trial_records(tmp_path):
     assert tune_model(suite, "lenet5", "arena_tuned", str(data), str(results), progress=False) == 0
     from fer_bench.tune import open_study
     assert len(open_study(suite, "lenet5", str(results)).trials) == 3
+
+
+def test_a_tuned_suite_runs_its_finals_and_its_leaderboard_ranks_them_beside_the_reference(tmp_path):
+    """Study, then the final cells with the selected configuration, then the tuned ranking, which puts each
+    row beside the same architecture of the reference (shared-recipe) suite."""
+    from fer_bench.cli import main
+    data = write_csv(tmp_path / "fer.csv", *tiny_images(12))
+    path = _suite(tmp_path, ("lenet5",), SPACE + "tables:\n  headline: {kind: arena, seeds: 1}\n"
+                  "  tuned: {kind: tuned, reference: shared}\n")
+    shared = tmp_path / "shared.yaml"
+    shared.write_text("name: shared\nseeds: [0]\ndata: {limit_eval: 70}\ncells:\n"
+                      "  - {model: lenet5, recipe: arena, overrides: {epochs: 2}}\n")
+    results = tmp_path / "results"
+    common = ["--data", str(data), "--results", str(results), "--no-wandb", "--no-progress"]
+    assert main(["bench", str(shared), *common]) == 0
+    assert main(["bench", str(path), *common]) == 0
+    runs = sorted((results / "tuned" / "runs").glob("*.json"))
+    best = best_trial(load_suite(path), "lenet5", str(results))
+    assert len(runs) == 1 and all(f"{k}={v}" in runs[0].name for k, v in best["overrides"].items())
+    md = (results / "tuned" / "LEADERBOARD.md").read_text()
+    assert "## Tuned ranking (arena v2)" in md and "(plots/learning_curves.png)" in md
+    row = next(line for line in md.splitlines() if line.startswith("| 1 | "))
+    assert f"{best['overrides']['optimizer']} lr {best['overrides']['lr']:g}" in row and "| 3 |" in row
+    assert (results / "tuned" / "plots" / "learning_curves.png").is_file()
+
+
+def test_tiers_on_a_hand_computed_example():
+    """Seed accuracies of four rows, best first. Welch's t between A and B by hand: means .70 and .66, sample
+    variances 1e-4 each, se = sqrt(1e-4/3 + 1e-4/3) = .008165, t = 4.899 on 4 df -> p = .0080 < .05: a new
+    tier. B and C: identical samples, p = 1: same tier. C and D: D has one seed, no test: same tier."""
+    from fer_bench.stats import tiers
+    tier, p = tiers([[0.69, 0.70, 0.71], [0.65, 0.66, 0.67], [0.65, 0.66, 0.67], [0.60]])
+    assert tier == [1, 2, 2, 2]
+    assert p[0] is None and p[1] == pytest.approx(0.0080, abs=2e-4) and p[2] == 1.0 and p[3] is None
+
+
+def test_rank_intervals_separate_clear_gaps_and_overlap_ties():
+    import numpy as np
+
+    from fer_bench.stats import rank_intervals
+    rng = np.random.default_rng(0)
+    base = rng.random((3, 2000))
+    rows = [base < 0.70, base < 0.70, base < 0.50]     # two identical rows, one far below
+    iv = rank_intervals(rows, reps=300)
+    assert iv[2] == (3, 3) and iv[0][0] == 1 and iv[0][1] == 2

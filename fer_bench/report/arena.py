@@ -59,12 +59,14 @@ def idle_costs(rows: list[Row], winner: Row, perf_file: Path) -> tuple[list[Row]
 
 
 def headline(rows: list[Row], winner: Row, plots_dir: Path, seeds_wanted: int,
-             cost_note: str | None = None, planned: Sequence[str] = ()) -> list[str]:
+             cost_note: str | None = None, planned: Sequence[str] = (), one_recipe: bool = True) -> list[str]:
     """The compact table, the accuracy-vs-cost plot and the two sentences that answer the question."""
     hw = sorted({m for r in rows for m in r.machines})
     budget = sorted({r.epoch_budget for r in rows})
+    how = ("with one recipe" if one_recipe else "with its own configuration, selected on PublicTest by one equal "
+           "tuning budget (the tuned ranking below), on identical inputs")
     out = ["## Headline", "",
-           f"Every architecture trained with one recipe at one budget ({'/'.join(map(str, budget))} epochs), "
+           f"Every architecture trained {how} at one budget ({'/'.join(map(str, budget))} epochs), "
            "scored with one protocol (single centre view). Accuracy and macro-F1 on PrivateTest in %, mean over "
            "seeds ± 95% CI half-width (Student t). The **winner** is the row with the best mean *validation* "
            "(PublicTest) accuracy, so that no choice looks at PrivateTest; p: exact McNemar on per-image "

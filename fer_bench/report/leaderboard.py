@@ -27,6 +27,7 @@ from fer_bench.report.tables import (
     write_rows_csv,
     write_tidy_csv,
 )
+from fer_bench.report.tuned import tuned_section
 from fer_bench.stats import format_p
 from fer_bench.table_specs import (
     AblationTable,
@@ -35,6 +36,7 @@ from fer_bench.table_specs import (
     SweepTable,
     TableSpec,
     TargetTable,
+    TunedTable,
     parse_tables,
 )
 
@@ -73,8 +75,11 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
     compact = headline_frame(head_rows, head_ref, seeds_wanted, costs=bool(arena))
     write_latex(compact, suite_dir / "headline.tex", caption=f"fer-bench {suite_name}: PrivateTest accuracy and "
                 "macro-F1 in \\%, mean $\\pm$ 95\\% CI half-width over seeds", label=f"tab:fer-bench-{suite_name}")
+    tuned = next((s for s in tables.values() if isinstance(s, TunedTable)), None)
     if arena:
-        lines += headline(head_rows, head_ref, plots_dir, seeds_wanted, cost_note, planned)
+        lines += headline(head_rows, head_ref, plots_dir, seeds_wanted, cost_note, planned, one_recipe=not tuned)
+        if tuned:
+            lines += ["", *tuned_section(rows, suite_dir, tuned.reference, plots_dir)]
         lines += native_protocols(rows)
     else:
         lines += ["## Headline", "",
