@@ -23,6 +23,9 @@ from fer_bench.train import TrainConfig, failed_record, train
 
 # FER-2013 Training images: an epoch, when the suite sets no limit_train.
 TRAIN_IMAGES = 28_709
+# A half-written record or a lock without an owner this old was left by a killed process.
+STALE_TMP_SECONDS = 3600
+EMPTY_LOCK_SECONDS = 60
 
 
 def suite_dir(suite: Suite, results: str | Path = "results") -> Path:
@@ -55,6 +58,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
 def claim_cell(lock: Path) -> str | None:
     """Claim a cell atomically (O_CREAT | O_EXCL): None when this process now owns it, otherwise who
     does. A lock whose owner ran on this host and is gone is stale: it is taken over. A lock from
@@ -67,9 +77,17 @@ def claim_cell(lock: Path) -> str | None:
         except FileExistsError:
             try:
                 owner = json.loads(lock.read_text())
+                owner = owner if isinstance(owner, dict) else {}
             except (OSError, ValueError):
                 owner = {}
-            if owner.get("host") == me["host"] and isinstance(owner.get("pid"), int) and not _pid_alive(owner["pid"]):
+            # No readable owner: a process killed between creating the lock and writing it (a few
+            # microseconds apart), once the file is older than any live writer could leave it.
+            orphan = not owner.get("pid") and _age(lock) > EMPTY_LOCK_SECONDS
+            if orphan:
+                print(f"fer-bench: {lock}: empty or unreadable lock older than {EMPTY_LOCK_SECONDS} s, taken over",
+                      file=sys.stderr)
+            if orphan or (owner.get("host") == me["host"] and isinstance(owner.get("pid"), int)
+                          and not _pid_alive(owner["pid"])):
                 # Stale: rename it away first, so that of two processes taking it over only one succeeds.
                 try:
                     os.rename(lock, lock.with_suffix(f".stale-{os.getpid()}"))
@@ -101,8 +119,14 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
     """
     data = data or str(default_data_path())
     out = suite_dir(suite, results)
-    for stale in (out / "runs").glob(".*.tmp"):  # left by a run killed while writing a record
-        stale.unlink(missing_ok=True)
+    # Left by a run killed while writing a record: only old ones, since another live process sharing this
+    # results folder may be writing its record right now (a write takes well under a second).
+    for stale in (out / "runs").glob(".*.tmp"):
+        try:
+            if time.time() - stale.stat().st_mtime > STALE_TMP_SECONDS:
+                stale.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
     cells = suite.shard(shard, only)
     todo = [c for c in cells if cell_status(record_path(suite, c, results)) != "finished"
             and (retry_failed or cell_status(record_path(suite, c, results)) != "failed")]

@@ -48,6 +48,20 @@ def _add_wandb_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wandb-entity", metavar="NAME", help="W&B entity, user or team (default: $WANDB_ENTITY)")
 
 
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+
+
+def _positive(text: str) -> int:
+    """An integer >= 1 (argparse type: a bad value is argparse's one-line error, before any work)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} must be at least 1")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fer-bench",
@@ -70,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     Overrides.add_arguments(t)   # --epochs --batch-size --lr --optimizer --pretrained: the suites' override keys
     t.add_argument("--data", help=DATA_HELP)
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    t.add_argument("--precision", default="auto",
+    t.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto (bf16-mixed on a bf16 CPU, 16-mixed on CUDA), 32-true, bf16-mixed, 16-mixed")
     t.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")
     t.add_argument("--limit-train", type=int, metavar="N", help="train on a stratified subset of N images")
@@ -78,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="run record path (default results/runs/<run_id>.json)")
     t.add_argument("--workdir", default="work", help="where checkpoints go (default work/)")
     t.add_argument("--accelerator", default="auto", help="auto, cpu or gpu")
-    t.add_argument("--devices", type=int, default=1, help="devices for this run (default 1)")
+    t.add_argument("--devices", type=_positive, default=1, help="devices for this run (default 1)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--observe-test", action="store_true",
                    help="also score every epoch's weights on PrivateTest, for time-to-accuracy only "
@@ -121,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-wandb", action="store_true", help="do not log to Weights & Biases")
     _add_wandb_options(b)
     b.add_argument("--retry-failed", action="store_true", help="re-run cells recorded as failed")
-    b.add_argument("--precision", default="auto", help="as for train")
-    b.add_argument("--devices", type=int, default=1, help="devices per cell (default 1)")
+    b.add_argument("--precision", default="auto", choices=PRECISIONS, help="as for train")
+    b.add_argument("--devices", type=_positive, default=1, help="devices per cell (default 1)")
     b.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
     _add_run_options(b)
     b.add_argument("--keep-checkpoints", action="store_true",
@@ -177,8 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=["train", "val", "test"],
                    help="FER-2013-format CSV: score one split only (test = PrivateTest)")
     e.add_argument("--name", help="the set's name in the record (default: the folder or file name)")
-    e.add_argument("--precision", help="override the precision the model's record was scored in "
-                                       "(32-true, bf16-mixed, 16-mixed)")
+    e.add_argument("--precision", choices=PRECISIONS[1:],
+                   help="override the precision the model's record was scored in (32-true, bf16-mixed, 16-mixed)")
     e.add_argument("--results", default="results", help="records go to RESULTS/eval/ (default results)")
     e.add_argument("--out", help="the eval record's path (one set only)")
     e.set_defaults(func=commands.cmd_eval)

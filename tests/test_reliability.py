@@ -261,3 +261,49 @@ def test_a_cell_with_a_corrupt_resume_checkpoint_starts_again_and_says_which_fil
     assert str(last) in capsys.readouterr().err and (last.parent / "last.ckpt.corrupt").is_file()
     # 12. paths in the record are portable: the data path under this checkout or home is not absolute
     assert not rec.data.path.startswith(str(REPO))
+
+
+# Issue #47, round two ---------------------------------------------------------------------------
+
+def test_an_empty_or_garbage_lock_is_taken_over_once_it_is_old(tmp_path, capsys):
+    """A process killed between creating its lock and writing it left it empty: the cell was blocked forever."""
+    lock = tmp_path / "locks" / "cell.lock"
+    lock.parent.mkdir()
+    for junk in ("", "garbage{", "[1, 2]"):
+        lock.write_text(junk)
+        assert claim_cell(lock) is not None                 # young: its writer may still be writing it
+        old = lock.stat().st_mtime - 3600
+        os.utime(lock, (old, old))
+        assert claim_cell(lock) is None                     # old: taken over, with one line saying so
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        assert "taken over" in capsys.readouterr().err
+        lock.unlink()
+
+
+def test_a_bench_start_keeps_another_process_fresh_half_written_record(tmp_path):
+    """A second bench on a shared results folder deleted a live process's runs/.*.tmp mid-write."""
+    from fer_bench.bench import run_suite
+    from fer_bench.suite import load_suite
+    data = write_csv(tmp_path / "fer2013.csv", *tiny_images(n_per_class_split=4))
+    suite_file = tmp_path / "s.yaml"
+    suite_file.write_text("name: s\nseeds: [0]\ndefaults: {epochs: 1}\ncells:\n  - model: lenet5\n")
+    runs = tmp_path / "results" / "s" / "runs"
+    runs.mkdir(parents=True)
+    fresh, old = runs / ".other.json.abc.tmp", runs / ".killed.json.def.tmp"
+    fresh.write_text("{")
+    old.write_text("{")
+    t = old.stat().st_mtime - 2 * 86400
+    os.utime(old, (t, t))
+    run_suite(load_suite(suite_file), data=str(data), results=str(tmp_path / "results"), use_wandb=False,
+              progress=False)
+    assert fresh.exists() and not old.exists()
+
+
+@pytest.mark.parametrize("flag", [["--precision", "bogus"], ["--devices", "0"]])
+def test_bad_bench_flags_are_refused_before_any_cell_is_recorded(tmp_path, capsys, flag):
+    suite_file = tmp_path / "s.yaml"
+    suite_file.write_text("name: s\nseeds: [0]\ncells:\n  - model: lenet5\n")
+    with pytest.raises(SystemExit) as e:
+        main(["bench", str(suite_file), "--results", str(tmp_path / "r"), *flag])
+    assert e.value.code == 2 and not (tmp_path / "r").exists()
+    assert flag[0] in capsys.readouterr().err
