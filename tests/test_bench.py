@@ -296,16 +296,38 @@ def test_the_paper_budget_suite_lists_khaireddin_as_not_run():
 
 
 @pytest.mark.parametrize("seeds, budget, verdict", [
-    ([0.60, 0.62], 76, "not reproduced"),                       # every seed > 1 point below
-    ([0.72, 0.74], 76, "reproduced"),                           # mean within one point
-    ([0.70, 0.735], 80, "inconclusive"),                        # mean 71.75: more than a point below, a seed above
-    ([0.60, 0.62], 8, "untested at budget (ran 8 of 76 epochs)"),
-    ([0.75, 0.76], 8, "untested at budget (ran 8 of 76 epochs)"),  # a short run cannot confirm either
+    # claim 72.92%, margin 1 point -> the line is 71.92%; 95% CI of the seed mean by hand (t 4.303 on 2 df)
+    ([0.60, 0.61, 0.62], 76, "not reproduced"),     # 61.00 ± 2.48: wholly below the line
+    ([0.73, 0.735, 0.74], 76, "reproduced"),        # 73.50 ± 1.24: lower end 72.26, above the line
+    ([0.70, 0.72, 0.74], 80, "inconclusive"),       # 72.00 ± 4.97: straddles it
+    ([0.60, 0.62], 76, "inconclusive"),             # 61.00 ± 12.71 (t 12.706 on 1 df): 2 seeds barely say anything
+    ([0.75], 76, "inconclusive (1 seed)"),          # one seed: no interval, never a verdict either way
+    ([0.60, 0.61, 0.62], 8, "untested at budget (ran 8 of 76 epochs)"),
+    ([0.75, 0.76, 0.77], 8, "untested at budget (ran 8 of 76 epochs)"),  # a short run cannot confirm either
 ])
-def test_claim_verdicts_are_budget_aware(seeds, budget, verdict):
+def test_claim_verdicts_use_the_ci_of_the_seed_mean_and_the_budget(seeds, budget, verdict):
     assert claim_verdict(0.7292, seeds, budget, 76) == verdict
     if budget >= 76:
         assert claim_verdict(0.7292, seeds) == verdict          # no stated budget: judged on the numbers
+
+
+def test_a_claim_on_other_data_or_another_split_is_not_comparable():
+    for why in ("other split: the paper's own validation split", "other data: the paper's own 396 photos"):
+        assert claim_verdict(0.66, [0.70, 0.71, 0.72], 300, 239, why) == f"not comparable ({why})"
+
+
+def test_a_claim_on_publictest_plus_privatetest_is_scored_there():
+    """bodapati_cnn's paper scored both test splits together: the two confusion matrices are summed."""
+    from types import SimpleNamespace
+
+    from fer_bench.report.claims import split_score
+    val = SimpleNamespace(confusion=[[3, 1], [0, 4]], accuracy=7 / 8)      # 7 of 8
+    test = SimpleNamespace(confusion=[[2, 2], [1, 5]], accuracy=7 / 10)    # 7 of 10
+    rec = SimpleNamespace(metrics=SimpleNamespace(val=val, test=test))
+    assert split_score(rec, "val+test", "accuracy") == pytest.approx(14 / 18)
+    # summed [[5, 3], [1, 9]]: F1 class 0 = 10 / (6 + 8), class 1 = 18 / (12 + 10)
+    assert split_score(rec, "val+test", "macro_f1") == pytest.approx((10 / 14 + 18 / 22) / 2)
+    assert split_score(rec, "test", "accuracy") == 0.7
 
 
 def test_per_class_evidence_sets_the_papers_table_beside_the_prior(tmp_path):

@@ -19,7 +19,8 @@ MAJEED_CNN = ModelCard(
     recipe="majeed_sgd",
     claims=(
         Claim("accuracy", 0.7292, "FER-2013 test (PrivateTest)", "76 epochs; validation 0.64", epochs=76),
-        Claim("accuracy", 0.8510, "self-made natural set (337/396)", measured="natural", epochs=76),
+        Claim("accuracy", 0.8510, "self-made natural set (337/396)", measured="natural", epochs=76,
+              not_comparable="other data: the paper's own 396 photos; ours are 370 crops of other photos"),
     ),
     interpretation=(
         "Layer table (Table I) is complete and followed exactly: 8,779,047 parameters.",

@@ -34,10 +34,14 @@ class Claim:
     value: float         # as a fraction, 0.7292
     split: str           # the paper's words for the data it was measured on
     note: str = ""
-    measured: str = "test"  # what the suite compares it with: test (PrivateTest), val, natural
+    # What the suite compares it with: test (PrivateTest), val (PublicTest), val+test (both together, rebuilt
+    # from each record's two confusion matrices), natural
+    measured: str = "test"
     per_class: PerClassTable | None = None
-    # The training budget (epochs) the claim was made at: a shorter run cannot refute it.
+    # The training budget (epochs) the claim was made at: a shorter run cannot refute it. None: not stated.
     epochs: int | None = None
+    # Why no run here can test the claim (other split, other data, fine-tuned vs from scratch); "" = comparable
+    not_comparable: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ CARD = ModelCard(
     recipe="seelam_adam",
     claims=(
         Claim("accuracy", 0.6612, "validation (their split)", "epoch 219 of 239; train 81.51%",
-              measured="val", epochs=239),
+              measured="val", epochs=239,
+              not_comparable="other split: the paper's own validation split; PublicTest is shown for reference"),
     ),
     interpretation=(
         "Layer list followed exactly; Keras defaults fill the gaps: 'valid' padding (feature maps "

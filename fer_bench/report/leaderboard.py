@@ -27,7 +27,7 @@ from fer_bench.report.tables import (
     write_rows_csv,
     write_tidy_csv,
 )
-from fer_bench.report.tuned import tuned_section
+from fer_bench.report.tuned import NEAR_PRIOR, majority_baseline, tuned_section
 from fer_bench.stats import format_p
 from fer_bench.table_specs import (
     AblationTable,
@@ -169,29 +169,36 @@ def labels_text(info: dict) -> str:
 def wide_table(rows: list[Row], ref: Row) -> list[str]:
     lines = [
         "## Leaderboard (PrivateTest)", "",
-        "Accuracy and macro-F1 in %, mean ± standard deviation over seeds, with the 95% confidence "
-        "interval half-width (Student t). p: exact McNemar test on per-image predictions of matched seeds "
+        "Accuracy and macro-F1 in %, mean ± 95% confidence interval half-width of the seed mean (Student t), "
+        "with the seed count; the sample standard deviation over seeds only in the column named sd. p: exact "
+        "McNemar test on per-image predictions of matched seeds "
         f"against the reference row (**{ref.model} / {ref.recipe}{' ' + ref.label if ref.label else ''}**"
         ", best validation accuracy); p < 0.05 = the difference is real on this test set. hflip-TTA: mean of the "
         "softmax of the image and its mirror" + _ten_crop_note(rows) + ". img/s: training (median over seeds); "
         "latency: batch 1, median ms "
         "(records with latency_ms_batch1_by_precision: the faster of the run precision and fp32).",
         "",
-        "| # | model | recipe | test acc | ±95% CI | macro-F1 | seeds | p vs ref | val acc | hflip-TTA acc | "
-        "params | MMACs | train img/s | test img/s | latency ms | epochs run / budget |",
+        "| # | model | recipe | test acc ± 95% CI | sd | macro-F1 ± 95% CI | seeds | p vs ref | val acc | "
+        "hflip-TTA acc | params | MMACs | train img/s | test img/s | latency ms | epochs run / budget |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    cls, prior = majority_baseline(rows[0].records)
+    near = [r for r in rows if r.test_acc - prior < NEAR_PRIOR]
     for i, r in enumerate(rows, 1):
         ref_mark = " (ref)" if r is ref else ""
         lines.append(
-            f"| {i} | {r.name}{' †' if r.pretrained else ''}{ref_mark} | {r.recipe} | "
-            f"{pm(r.test_acc, r.test_acc_std)} | "
-            f"{fmt(r.test_acc_ci95 and 100 * r.test_acc_ci95, '.2f')} | {pm(r.test_f1, r.test_f1_std)} | "
+            f"| {i} | {r.name}{' †' if r.pretrained else ''}{' ⚠' if r in near else ''}{ref_mark} | {r.recipe} | "
+            f"{pm(r.test_acc, r.test_acc_ci95)} | "
+            f"{fmt(r.test_acc_std and 100 * r.test_acc_std, '.2f')} | {pm(r.test_f1, r.test_f1_ci95)} | "
             f"{r.n} | {format_p(r.p_vs_ref)} | {100 * r.val_acc:.2f} | {100 * r.tta_hflip_acc:.2f} | "
             f"{r.params / 1e6:.2f}M | {fmt(r.macs and r.macs / 1e6, ',.1f')} | {r.train_ips:,.0f} | "
             f"{r.test_ips:,.0f} | {r.latency_ms:.2f} | {r.epochs_run:.1f} / {r.epoch_budget} |")
     if any(r.pretrained for r in rows):
         lines += ["", "† started from pretrained weights."]
+    lines += ["", f"Majority-class baseline of this test set: {100 * prior:.2f}% (always answering '{cls}'). "
+              + (f"⚠ {len(near)} row(s) within {100 * NEAR_PRIOR:.0f} points of it, i.e. barely better than "
+                 f"the class prior: {', '.join(r.name for r in near)}." if near else
+                 f"No row is within {100 * NEAR_PRIOR:.0f} points of it.")]
     ens = ensemble(ref)
     if ens:
         lines += ["", f"**Ensemble** of the reference row's {ens['n']} seeds (softmax average): "
