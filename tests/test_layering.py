@@ -15,7 +15,7 @@ LAYERS = [
     {"module"},
     {"runlog", "scoring", "keep", "tracking", "train"},
     {"suite", "tuning_space", "trained", "faceset", "evaluate", "predict", "export"},
-    {"bench", "tune", "report"},
+    {"bench", "locks", "tune", "report"},
     {"commands", "cli", "__init__"},
 ]
 
