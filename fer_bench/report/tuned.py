@@ -152,6 +152,9 @@ def learning_curves(rows: list[Row], path: Path) -> str:
     axes[0].set_xlabel("epoch")
     axes[1].set_xlabel(f"training minutes ({hw})")
     axes[1].set_xscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    axes[1].xaxis.set_major_formatter(ScalarFormatter())
+    axes[1].xaxis.set_minor_formatter(NullFormatter())   # a log axis labels its minor ticks, unreadably
     axes[0].set_ylabel("PublicTest accuracy, % (mean over seeds)")
     for ax in axes:
         ax.grid(alpha=0.3)
