@@ -69,3 +69,15 @@ def rank_intervals(correct: list, reps: int = 2000, seed: int = 0) -> list[tuple
             accs[r, i] = c[np.ix_(s, img)].mean()
     ranks = (-accs).argsort(1).argsort(1) + 1
     return [(int(np.percentile(ranks[:, i], 2.5)), int(np.percentile(ranks[:, i], 97.5))) for i in range(len(correct))]
+
+
+def cohen_kappa(a, b) -> float:
+    """Cohen's kappa of two labelings of the same items: (observed - chance agreement) / (1 - chance), chance
+    from each labeling's own class frequencies. Corrects raw agreement for marginals: a model that answers
+    'neutral' often agrees more with a label set that says 'neutral' often, by chance alone."""
+    import numpy as np
+    a, b = np.asarray(a), np.asarray(b)
+    k = int(max(a.max(), b.max())) + 1
+    po = float((a == b).mean())
+    pe = float((np.bincount(a, minlength=k) / len(a)) @ (np.bincount(b, minlength=k) / len(b)))
+    return 1.0 if pe == 1 else (po - pe) / (1 - pe)

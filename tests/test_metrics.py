@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from fer_bench.data.fer2013 import CLASSES
@@ -33,3 +34,16 @@ def test_metrics_match_a_hand_computation():
     assert abs(out["macro_f1"] - sum(f1s) / 7) < 1e-6
     conf = out["confusion"]
     assert conf[3][0] == 1 and conf[1][1] == 2 and conf[4][6] == 1 and sum(map(sum, conf)) == 14
+
+
+def test_cohen_kappa_by_hand_and_a_constant_answer_gets_no_credit():
+    from fer_bench.stats import cohen_kappa
+    # observed 3/4; chance .5 x .25 + .5 x .75 = .5; kappa = (.75 - .5) / (1 - .5)
+    assert cohen_kappa([0, 0, 1, 1], [0, 1, 1, 1]) == 0.5
+    # Always 'neutral' (6): raw agreement 35% against one label set and 18% against another, kappa 0 for both.
+    rng = np.random.default_rng(0)
+    crowd = np.where(rng.random(2000) < 0.35, 6, rng.integers(0, 6, 2000))
+    orig = np.where(rng.random(2000) < 0.18, 6, rng.integers(0, 6, 2000))
+    always = np.full(2000, 6)
+    assert (always == crowd).mean() > (always == orig).mean() + 0.1
+    assert cohen_kappa(always, crowd) == 0.0 and cohen_kappa(always, orig) == 0.0

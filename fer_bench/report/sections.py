@@ -13,7 +13,7 @@ import numpy as np
 from fer_bench.errors import FerBenchError
 from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, pm
-from fer_bench.stats import mean_std_ci
+from fer_bench.stats import cohen_kappa, mean_std_ci
 
 
 def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
@@ -34,11 +34,16 @@ def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
     if fp is not None:
         keep = fp >= 0
         out[-1] += (f" **FER+ labels**: the {int(keep.sum())} PrivateTest images FER+ keeps ({ann['ferplus']}), "
-                    "scored against the original FER-2013 labels and against the FER+ labels; the gap is the share "
-                    "of images where the crowd agrees with the model rather than with the original label.")
+                    "scored against the original FER-2013 labels and against the FER+ labels, raw and as Cohen's "
+                    "kappa (agreement corrected for chance, from each side's own class frequencies). The raw gap "
+                    "alone says little: the two label sets have different class shares (FER+ says 'neutral' far "
+                    "more often), so a model that often answers 'neutral' gains against FER+ by chance; a "
+                    "kappa gap is the one that says a model agrees more with the crowd than the chance of its "
+                    "own answer shares predicts.")
     out += ["", "| model | recipe | seeds | PrivateTest acc | without train duplicates | on FER+-kept images: "
-            "FER-2013 labels | same images: FER+ labels | FER+ minus FER-2013 (points) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|"]
+            "FER-2013 labels | same images: FER+ labels | FER+ minus FER-2013 (points) | kappa, FER-2013 labels "
+            "| kappa, FER+ labels | kappa gap |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     tracks = {mode: np.array(lab) for mode, lab in test.get("ferplus_track_label", {}).items()}
     skipped, on_track = [], {}
     for r in rows:
@@ -52,9 +57,12 @@ def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
             if fp is not None:
                 orig = mean(float((p[keep] == labels[keep]).mean()) for p in preds)
                 crowd = mean(float((p[keep] == fp[keep]).mean()) for p in preds)
-                cells += [f"{100 * orig:.2f}", f"{100 * crowd:.2f}", f"{100 * (crowd - orig):+.2f}"]
+                k_orig = mean(cohen_kappa(p[keep], labels[keep]) for p in preds)
+                k_crowd = mean(cohen_kappa(p[keep], fp[keep]) for p in preds)
+                cells += [f"{100 * orig:.2f}", f"{100 * crowd:.2f}", f"{100 * (crowd - orig):+.2f}",
+                          f"{k_orig:.3f}", f"{k_crowd:.3f}", f"{k_crowd - k_orig:+.3f}"]
             else:
-                cells += ["–", "–", "–"]
+                cells += ["–"] * 6
         elif (track := ferplus_track(r.records, tracks)) is not None:
             # A FER+ run tests on the PrivateTest images its mode keeps: drop the training duplicates among them.
             mode, on = track
@@ -62,7 +70,7 @@ def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
             labels = np.array(r.records[0].test_labels)
             leak_free = mean(float((p[clean] == labels[clean]).mean()) for p in preds)
             on_track[mode] = (int(on.sum()), int((~clean).sum()))
-            cells = [f"{100 * leak_free:.2f}", "–", "–", "–"]
+            cells = [f"{100 * leak_free:.2f}", *["–"] * 6]
         else:
             skipped.append(r.name)
             continue
