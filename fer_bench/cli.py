@@ -227,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "1e-4 in softmax on 512 real PrivateTest images.")
     ex.add_argument("model", help="a kept model: its folder, its run record, or its run id")
     ex.add_argument("--format", dest="fmt", choices=["onnx"], default="onnx", help="export format (onnx)")
-    ex.add_argument("--out", help="output file (default: model.onnx in the model's folder)")
+    ex.add_argument("--out", help="output file (default: model.onnx in the model's folder); an existing file is "
+                                  "replaced only with --force, the model's own files never")
+    ex.add_argument("--force", action="store_true", help="replace an existing --out file")
     ex.add_argument("--data", help="FER-2013 for the parity check's PrivateTest images. " + DATA_HELP)
     ex.set_defaults(func=commands.cmd_export)
 

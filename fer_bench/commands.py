@@ -207,6 +207,10 @@ def cmd_eval(a: argparse.Namespace) -> int:
     if a.out and len(a.on) > 1:
         raise FerBenchError("--out names one file: give one --on set, or use --results")
     tm = load_trained(a.model)
+    if not a.out:   # names that would put the record outside RESULTS/eval/: refused before any work
+        eval_record_path(Path(a.results), {"model": {"run_id": tm.name}, "set": {"name": a.name or "x"}})
+    elif Path(a.out).is_dir():
+        raise FerBenchError(f"--out {a.out}: is a folder; give the record's file name")
     check_writable(Path(a.out).parent if a.out else Path(a.results) / "eval", "eval record folder")
     for n, where in enumerate(a.on):
         print(f"[eval] reading {where} ...", file=sys.stderr, flush=True)
@@ -256,6 +260,12 @@ def cmd_export(a: argparse.Namespace) -> int:
     from fer_bench.trained import load_trained
     tm = load_trained(a.model)
     out = Path(a.out) if a.out else tm.folder / "model.onnx"
+    if out.is_dir():
+        raise FerBenchError(f"--out {out}: is a folder; give the ONNX file's name, e.g. {out / 'model.onnx'}")
+    if out.resolve() in {(tm.folder / n).resolve() for n in ("model.safetensors", "card.json")}:
+        raise FerBenchError(f"--out {out}: is the kept model's own file; it is never replaced")
+    if out.exists() and not a.force:
+        raise FerBenchError(f"--out {out}: exists; pass --force to replace it")
     check_writable(out.parent, "output folder")
     images = privatetest_images(_data_path(a))
     res = export_onnx(tm, out, images)

@@ -82,6 +82,15 @@ def evaluate(tm: TrainedModel, faces: FaceSet, precision: str | None = None) -> 
 
 
 def eval_record_path(results: Path, rec: dict) -> Path:
+    """RESULTS/eval/<run id>__<set>.json. Both names come from what a user may edit (card.json) or type (--name):
+    a name that is a path is refused, so the record lands inside RESULTS/eval/ and nowhere else."""
+    from fer_bench.errors import FerBenchError
+    for what, name in (("the model's run_id (card.json)", rec["model"]["run_id"]),
+                       ("the set's name (--name)", rec["set"]["name"])):
+        name = str(name)
+        if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
+            raise FerBenchError(f"{what} {name!r} is a path, not a name; the eval record is named after it and "
+                                "must stay inside the results folder")
     return results / "eval" / f"{rec['model']['run_id']}__{rec['set']['name']}.json"
 
 

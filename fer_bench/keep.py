@@ -13,13 +13,19 @@ from fer_bench.record import RunRecord
 
 
 def checkpoint_readable(path: Path) -> bool:
-    """A torch checkpoint is a zip archive: a truncated or overwritten one fails its CRC check."""
+    """A resume checkpoint this run can continue from: a zip archive that passes its CRC check (a truncated or
+    overwritten one does not), loads weights-only (a planted pickle that would run code does not) and holds
+    what Lightning resumes from (a state dict, the epoch and the loops)."""
+    import pickle
     import zipfile
     try:
         with zipfile.ZipFile(path) as z:
-            return z.testzip() is None
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+            if z.testzip() is not None:
+                return False
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError, pickle.UnpicklingError, TypeError):
         return False
+    return isinstance(ckpt, dict) and {"state_dict", "epoch", "loops"} <= set(ckpt)
 
 
 def keep_model(module: FERClassifier, ckpt_path: str | None, out_dir: Path, record: RunRecord) -> str:

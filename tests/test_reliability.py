@@ -149,8 +149,16 @@ def test_two_bench_processes_never_train_a_cell_twice(tmp_path):
 def test_corrupt_resume_checkpoint_is_detected(tmp_path):
     import torch
     good = tmp_path / "good.ckpt"
-    torch.save({"state_dict": {"w": torch.zeros(3)}}, good)
+    torch.save({"state_dict": {"w": torch.zeros(3)}, "epoch": 3, "loops": {}}, good)
     assert checkpoint_readable(good)
+    # #47: a valid zip that cannot resume (no Lightning state; a pickle that would run code) is unreadable too,
+    # so the runner moves it aside instead of failing the cell on every retry.
+    other = tmp_path / "other.ckpt"
+    torch.save({"foo": 1}, other)
+    assert not checkpoint_readable(other)
+    planted = tmp_path / "planted.ckpt"
+    torch.save({"state_dict": {}, "epoch": 0, "loops": {}, "x": Path("/tmp")}, planted)   # not weights-only
+    assert not checkpoint_readable(planted)
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
     assert not checkpoint_readable(bad)
@@ -307,3 +315,13 @@ def test_bad_bench_flags_are_refused_before_any_cell_is_recorded(tmp_path, capsy
         main(["bench", str(suite_file), "--results", str(tmp_path / "r"), *flag])
     assert e.value.code == 2 and not (tmp_path / "r").exists()
     assert flag[0] in capsys.readouterr().err
+
+
+def test_eval_record_names_that_are_paths_are_refused_before_any_work(tmp_path, capsys):
+    """#47: a run_id like ../../x in card.json, or --name ../../x, wrote the eval record outside its folder."""
+    from fer_bench.evaluate import eval_record_path
+    for run_id, name in (("../../../../tmp/x", "natural"), ("/tmp/x/y", "natural"), ("m", "../../x"), ("m", ".x")):
+        with pytest.raises(Exception, match="is a path, not a name"):
+            eval_record_path(tmp_path, {"model": {"run_id": run_id}, "set": {"name": name}})
+    assert eval_record_path(tmp_path, {"model": {"run_id": "m__s0"}, "set": {"name": "my photos"}}).parent == \
+        tmp_path / "eval"

@@ -340,3 +340,18 @@ def test_annotate_never_overwrites_an_input_nor_merges_two_annotations(trained, 
     assert main(["predict", str(trained["model"]), str(src / "a" / "face.jpg"), str(src / "b" / "face.jpg"),
                  "--annotate", str(out)]) == 2
     assert "would both be annotated" in capsys.readouterr().err and not out.exists()
+
+
+def test_export_never_replaces_a_file_without_force_nor_the_model_s_own(trained, tmp_path, capsys):
+    """#47: export --out F replaced any file (the kept model's model.safetensors included); --out DIR ran the
+    whole export and then failed."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    weights = trained["model"] / "model.safetensors"
+    before = weights.read_bytes()
+    for out, says in ((notes, "exists; pass --force"), (weights, "never replaced"), (tmp_path, "is a folder")):
+        assert main(["export", str(trained["model"]), "--out", str(out), "--data", str(trained["data"])]) == 2
+        assert says in capsys.readouterr().err
+    assert notes.read_text() == "mine" and weights.read_bytes() == before
+    assert main(["export", str(trained["model"]), "--out", str(weights), "--force",
+                 "--data", str(trained["data"])]) == 2                       # --force never covers the model
