@@ -15,7 +15,7 @@ NATURAL_SRC ?= ../shared/data/natural
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@$(MAKE) --no-print-directory data-link
 
 # data/fer2013 -> ../shared/data/fer2013 when that copy is beside the repo (gitignored).

@@ -53,7 +53,7 @@ def _fmt_seconds(s: float) -> str:
 def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, results: str = "results",
               use_wandb: bool = True, retry_failed: bool = False, precision: str = "auto",
               progress: bool = True, devices: int = 1, keep_checkpoints: bool = False,
-              natural: str | None = None, only: str | None = None) -> dict[str, int]:
+              natural: str | None = None, only: str | None = None, accelerator: str = "auto") -> dict[str, int]:
     """Run the suite's cells that have no finished record; returns counts per outcome.
 
     A record is written only when its cell ends (atomically), so a suite killed at any
@@ -94,7 +94,7 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
             print(f"[{suite.name}] cell {n + 1}/{len(todo)} ({counts['already_done'] + n}/{len(cells)} done{eta}): "
                   f"{cell.key}", file=sys.stderr, flush=True)
             _run_cell(suite, cell, counts, data, results, out, use_wandb, precision, progress, devices,
-                      keep_checkpoints, natural)
+                      keep_checkpoints, natural, accelerator)
             if suite.external:   # now, not only at the end: a suite stopped part-way keeps its cells' columns
                 eval_external(suite, [cell], results)
         finally:
@@ -108,13 +108,14 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
 
 def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, results: str, out: Path,
               use_wandb: bool, precision: str, progress: bool, devices: int, keep_checkpoints: bool,
-              natural: str | None) -> None:
+              natural: str | None, accelerator: str = "auto") -> None:
     cfg = TrainConfig(
         model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=suite.load,
         limit_train=suite.limit_train, limit_eval=suite.limit_eval,
         overrides=Overrides(**dict(cell.overrides)), precision=precision,
         out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
         progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
+        accelerator=accelerator, lock=str(lock_path(suite, cell, results)),
         wandb={"save_dir": str(out), "group": cell.model, "job_type": cell.recipe,
                "tags": [suite.name]} if use_wandb else None,
         meta={"suite": suite.name, "cell": cell.key, "label": cell.label,

@@ -49,6 +49,7 @@ def _add_wandb_options(p: argparse.ArgumentParser) -> None:
 
 
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda")
 
 
 def _positive(text: str) -> int:
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit-eval", type=int, metavar="N", help="use stratified subsets of N val / test images")
     t.add_argument("--out", help="run record path (default results/runs/<run_id>.json)")
     t.add_argument("--workdir", default="work", help="where checkpoints go (default work/)")
-    t.add_argument("--accelerator", default="auto", help="auto, cpu or gpu")
+    t.add_argument("--accelerator", default="auto", choices=ACCELERATORS, help="auto (CUDA when visible), cpu or gpu")
     t.add_argument("--devices", type=_positive, default=1, help="devices for this run (default 1)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--observe-test", action="store_true",
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--retry-failed", action="store_true", help="re-run cells recorded as failed")
     b.add_argument("--precision", default="auto", choices=PRECISIONS, help="as for train")
     b.add_argument("--devices", type=_positive, default=1, help="devices per cell (default 1)")
+    b.add_argument("--accelerator", default="auto", choices=ACCELERATORS, help="as for train")
     b.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
     _add_run_options(b)
     b.add_argument("--keep-checkpoints", action="store_true",

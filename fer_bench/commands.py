@@ -46,8 +46,10 @@ def cmd_train(a: argparse.Namespace) -> int:
     from fer_bench.io import check_writable, write_json
     from fer_bench.module import DivergedError
     from fer_bench.overrides import Overrides
+    from fer_bench.runinfo import check_accelerator
     from fer_bench.suite import check_numbers
     from fer_bench.train import TrainConfig, failed_record, record_path, train
+    check_accelerator(a.accelerator)
     overrides = Overrides.from_args(a)
     check_numbers("command line", {**overrides.set(), "limit_train": a.limit_train, "limit_eval": a.limit_eval})
     check_writable(Path(a.out).parent if a.out else Path("results") / "runs", "record folder")
@@ -127,16 +129,19 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from fer_bench.bench import run_suite, suite_dir
     from fer_bench.io import check_writable
     from fer_bench.record import load_records
+    from fer_bench.runinfo import check_accelerator
     from fer_bench.suite import load_suite
     suite = load_suite(a.suite)
     if a.dry_run:
         from fer_bench.bench import dry_run
-        from fer_bench.tune import dry_run_tuned
+        from fer_bench.tune_plan import dry_run_tuned
         print((dry_run_tuned if suite.tuning else dry_run)(suite, a.results, a.shard, a.only))
         return 0
     check_writable(suite_dir(suite, a.results))
     _apply_wandb_options(a)
+    check_accelerator(a.accelerator)
     kw = {"use_wandb": not a.no_wandb, "retry_failed": a.retry_failed, "precision": a.precision,
+          "accelerator": a.accelerator,
           "progress": not a.no_progress, "devices": a.devices, "keep_checkpoints": a.keep_checkpoints,
           "natural": _natural_path(a)}
     if suite.tuning:

@@ -26,12 +26,27 @@ def hardware_label(hw: dict) -> str:
     return hw["cpu"] + (" + AVX512-BF16" if hw.get("bf16_cpu") else "")
 
 
+def uses_cuda(accelerator: str) -> bool:
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+
+
 def resolve_precision(precision: str, accelerator: str) -> str:
+    """auto: bf16-mixed on a CUDA device that computes bf16 (Ampere and later), else 16-mixed on CUDA;
+    bf16-mixed on a CPU with native bf16, else 32-true."""
     if precision != "auto":
         return precision
-    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
-        return "16-mixed"
+    if uses_cuda(accelerator):
+        return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "16-mixed"
     return "bf16-mixed" if cpu_supports_bf16() else "32-true"
+
+
+def check_accelerator(accelerator: str) -> None:
+    """One line, before any work, when the asked-for device is not on this machine (Lightning's own error
+    is a 28-line traceback)."""
+    from fer_bench.errors import FerBenchError
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise FerBenchError(f"--accelerator {accelerator}: no CUDA GPU is visible on this machine "
+                            f"(torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'}); use cpu or auto")
 
 
 def code_version() -> dict | None:

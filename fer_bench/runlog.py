@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from pathlib import Path
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
 from fer_bench.data.datamodule import FERDataModule
+from fer_bench.locks import heartbeat
 
 
 class RunLog(Callback):
@@ -120,3 +122,13 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")  # resuming
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
     logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
+
+
+class Heartbeat(Callback):
+    """Touches the cell's lock after every epoch, so that other processes know its owner is alive."""
+
+    def __init__(self, lock: Path) -> None:
+        self.lock = lock
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        heartbeat(self.lock)

@@ -37,8 +37,8 @@ from fer_bench.record import (
     Timing,
     encode_probs,
 )
-from fer_bench.runinfo import environment, portable_paths, resolve_precision
-from fer_bench.runlog import RunLog, quiet_lightning
+from fer_bench.runinfo import environment, portable_paths, resolve_precision, uses_cuda
+from fer_bench.runlog import Heartbeat, RunLog, quiet_lightning
 from fer_bench.scoring import eval_view_model, evaluate_natural, inference_latency, native_protocol_metrics
 from fer_bench.tracking import log_final_to_wandb, make_wandb_logger
 
@@ -66,6 +66,7 @@ class TrainConfig:
     observe_test: bool = False         # per-epoch test accuracy for time-to-accuracy (never selects)
     wandb: dict | None = None          # WandbLogger kwargs (see fer_bench.tracking), None = off
     meta: dict = field(default_factory=dict)  # e.g. suite and cell, copied into the record
+    lock: str | None = None            # a suite cell's lock file: touched after every epoch (its heartbeat)
 
 
 def make_run_id(cfg: TrainConfig, recipe: str) -> str:
@@ -131,6 +132,8 @@ def build(cfg: TrainConfig) -> Run:
                              save_on_train_epoch_end=True, enable_version_counter=False)
     runlog = RunLog(observe_test=dm if cfg.observe_test else None)
     callbacks: list[Callback] = [best, latest, runlog]
+    if cfg.lock:
+        callbacks.append(Heartbeat(Path(cfg.lock)))
     if recipe.early_stopping:
         es = recipe.early_stopping
         callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience))
@@ -165,6 +168,9 @@ def fit(run: Run) -> Fitted:
         # re-run the whole command line once per device).
         strategy="ddp_spawn" if multi else "auto",
     )
+    if uses_cuda(cfg.accelerator):
+        # TF32 tensor cores for the fp32 matmuls left outside autocast (Lightning warns otherwise).
+        torch.set_float32_matmul_precision("high")
     fit_t0 = time.perf_counter()
     last = run.ckpt_dir / "last.ckpt"
     if cfg.resume and last.is_file() and not checkpoint_readable(last):

@@ -120,7 +120,8 @@ def _requeue_failed(study, suite: Suite, results: str | Path, tries: int = 3) ->
 
 
 def tune_model(suite: Suite, model: str, recipe: str, data: str, results: str = "results",
-               storage: str | None = None, precision: str = "auto", progress: bool = True) -> int:
+               storage: str | None = None, precision: str = "auto", progress: bool = True,
+               accelerator: str = "auto") -> int:
     """Run the model's missing trials (other processes sharing the storage run theirs); returns how many
     this process ran."""
     import optuna
@@ -140,25 +141,25 @@ def tune_model(suite: Suite, model: str, recipe: str, data: str, results: str = 
             seed=spec.seed * 10_000 + len(study.trials), n_startup_trials=spec.startup_trials,
             multivariate=True, group=True)
         print(f"[{suite.name}] tuning {model}: trial {done + 1} of {spec.trials}", file=sys.stderr, flush=True)
-        study.optimize(lambda t: _objective(t, suite, model, recipe, data, results, precision, progress),
-                       n_trials=1)
+        study.optimize(lambda t: _objective(t, suite, model, recipe, data, results, precision, progress,
+                                            accelerator), n_trials=1)
         ran += 1
 
 
 def _objective(trial, suite: Suite, model: str, recipe: str, data: str, results: str, precision: str,
-               progress: bool) -> float:
+               progress: bool, accelerator: str) -> float:
     overrides = suite.tuning.suggest(trial)
     name = trial.user_attrs.get("record") or (
         f"{model}__t{trial.number:03d}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}")
     trial.set_user_attr("record", name)    # a retry of this trial resumes under the same name
     rec = run_trial(suite, model, recipe, overrides, name, data, results, precision, progress,
-                    params=dict(trial.params))
+                    params=dict(trial.params), accelerator=accelerator)
     return rec["value"]
 
 
 def run_trial(suite: Suite, model: str, recipe: str, overrides: dict, name: str, data: str,
               results: str = "results", precision: str = "auto", progress: bool = True,
-              params: dict | None = None) -> dict:
+              params: dict | None = None, accelerator: str = "auto") -> dict:
     """Train one trial (resumable) and write its record; returns the record."""
     from fer_bench.module import DivergedError
     from fer_bench.runinfo import environment
@@ -169,6 +170,7 @@ def run_trial(suite: Suite, model: str, recipe: str, overrides: dict, name: str,
     cfg = TrainConfig(
         model=model, recipe=recipe, seed=spec.seed, data=data, load=suite.load, limit_train=spec.limit_train,
         overrides=Overrides(**overrides, epochs=spec.epochs), precision=precision, progress=progress,
+        accelerator=accelerator,
         workdir=str(suite_dir(suite, results) / "tuning"), run_id=name, resume=True,
         meta={"suite": suite.name, "trial": name})
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -232,7 +234,8 @@ def run_tuned_suite(suite: Suite, data: str, results: str = "results", storage: 
     for model in select_models(suite, shard, only):
         recipe = next(c.recipe for c in suite.cells if c.model == model)
         counts["trials"] += tune_model(suite, model, recipe, data, results, storage,
-                                       run_kw.get("precision", "auto"), run_kw.get("progress", True))
+                                       run_kw.get("precision", "auto"), run_kw.get("progress", True),
+                                       run_kw.get("accelerator", "auto"))
         if best_trial(suite, model, results) is None:
             print(f"[{suite.name}] {model}: study not complete here (other processes hold its trials); "
                   "final cells wait", file=sys.stderr)
@@ -242,59 +245,3 @@ def run_tuned_suite(suite: Suite, data: str, results: str = "results", storage: 
         for k in ("cells", "already_done", "finished", "failed"):
             counts[k] += got[k]
     return counts
-
-
-def dry_run_tuned(suite: Suite, results: str = "results", shard: str | None = None, only: str | None = None) -> str:
-    """What is left of a tuned suite, per architecture: trials and final cells with estimated minutes.
-    Estimates come from this suite's own records of the model (trials, then final cells) scaled by
-    image-epochs; a model with none yet is estimated from the shared-recipe arena's records (v1)."""
-    from statistics import median
-
-    from fer_bench.bench import TRAIN_IMAGES, cell_status, record_path
-    from fer_bench.record import RunRecord, load_records
-    spec = suite.tuning
-    trial_ie = spec.epochs * (spec.limit_train or TRAIN_IMAGES)
-    v1: dict[str, list[float]] = {}
-    for rec in load_records(Path(results) / "arena" / "runs")[0]:
-        if isinstance(rec, RunRecord):
-            v1.setdefault(rec.model.name, []).append(rec.training_minutes() / (12 * TRAIN_IMAGES))
-    lines = [f"{'status':<10} {'est. min':>8}  what"]
-    left = 0.0
-    for model in select_models(suite, shard, only):
-        trials = trial_records(suite, model, results)
-        cells = final_cells(suite, results, [model])
-        final_epochs = dict(cells[0].overrides).get("epochs") or _recipe_epochs(cells[0])
-        finals = [m for c in cells if (m := _minutes(record_path(suite, c, results))) is not None]
-        per_ie = (median(finals) / (final_epochs * TRAIN_IMAGES) if finals else
-                  median(t["timing"]["fit_seconds"] / 60 for t in trials) / trial_ie if trials else
-                  median(v1[model]) if model in v1 else None)
-        est = "?" if per_ie is None else f"{per_ie * trial_ie:.0f}"
-        for n in range(spec.trials):
-            status = "finished" if n < len(trials) else "to run"
-            left += per_ie * trial_ie if per_ie and status != "finished" else 0.0
-            lines.append(f"{status:<10} {est:>8}  {model} trial {n + 1}/{spec.trials} "
-                         f"({spec.epochs} epochs x {spec.limit_train or TRAIN_IMAGES:,} images)")
-        for c in cells:
-            status = cell_status(record_path(suite, c, results)) or "to run"
-            cest = None if per_ie is None else per_ie * final_epochs * TRAIN_IMAGES
-            left += cest if cest and status != "finished" else 0.0
-            label = c.key if c.label else f"{c.key} (configuration: after tuning)"
-            lines.append(f"{status:<10} {'?' if cest is None else f'{cest:.0f}':>8}  {label}")
-    lines.append(f"about {left / 60:.1f} hours of training left (estimated from this suite's records of each "
-                 "model, else from the shared-recipe arena's; hardware may differ: see the records)")
-    return "\n".join(lines)
-
-
-def _recipe_epochs(cell: Cell) -> int:
-    from fer_bench.recipes import get_recipe
-    return get_recipe(cell.recipe).epochs
-
-
-def _minutes(path: Path) -> float | None:
-    """A finished final cell's training minutes; None when it has no readable finished record."""
-    from fer_bench.bench import cell_status
-    from fer_bench.record import RunRecord, read_record
-    if cell_status(path) != "finished":
-        return None
-    rec = read_record(path)
-    return rec.training_minutes() if isinstance(rec, RunRecord) else None

@@ -9,13 +9,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fer_bench"
 # Lowest first. A module may import its own layer or a lower one.
 LAYERS = [
     {"errors", "io", "stats", "metrics", "runinfo", "overrides", "schedules", "table_specs", "record", "blazeface",
-     "plots", "validate"},
+     "plots", "validate", "locks"},
     {"data"},                                  # readers, cache, faces, augmentation, the DataModule
     {"models", "recipes"},
     {"module"},
     {"runlog", "scoring", "keep", "tracking", "train"},
     {"suite", "tuning_space", "trained", "faceset", "evaluate", "predict", "export"},
-    {"bench", "locks", "tune", "report"},
+    {"bench", "tune", "tune_plan", "report"},
     {"commands", "cli", "__init__"},
 ]
 

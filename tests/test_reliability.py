@@ -325,3 +325,42 @@ def test_eval_record_names_that_are_paths_are_refused_before_any_work(tmp_path, 
             eval_record_path(tmp_path, {"model": {"run_id": run_id}, "set": {"name": name}})
     assert eval_record_path(tmp_path, {"model": {"run_id": "m__s0"}, "set": {"name": "my photos"}}).parent == \
         tmp_path / "eval"
+
+
+# Issue #51: the CUDA path's rough edges, checked on a machine without a GPU ---------------------
+
+def test_precision_auto_picks_bf16_on_a_bf16_gpu_and_16_mixed_on_an_older_one(monkeypatch):
+    import torch
+
+    from fer_bench.runinfo import resolve_precision
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert resolve_precision("auto", "auto") == "bf16-mixed" and resolve_precision("auto", "gpu") == "bf16-mixed"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert resolve_precision("auto", "gpu") == "16-mixed"
+    assert resolve_precision("32-true", "gpu") == "32-true"
+
+
+@pytest.mark.parametrize("command", [["train", "--model", "lenet5"], ["bench", "smoke"]])
+def test_asking_for_a_gpu_that_is_not_there_is_one_line(command, capsys, tmp_path, monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--accelerator", "gpu"]) == 2
+    one_line_error(capsys, "--accelerator gpu: no CUDA GPU")
+
+
+def test_a_lock_whose_heartbeat_stopped_is_taken_over_from_any_host(tmp_path, capsys):
+    """#51: a SLURM task killed on another node left its cell 'in flight' until someone deleted the lock."""
+    from fer_bench.locks import HEARTBEAT_LIMIT_SECONDS, heartbeat
+    lock = tmp_path / "locks" / "cell.lock"
+    lock.parent.mkdir()
+    lock.write_text(json.dumps({"pid": 4242, "host": "node-17", "started": "x"}))
+    assert "node-17" in claim_cell(lock)                      # beating recently: respected
+    old = lock.stat().st_mtime - HEARTBEAT_LIMIT_SECONDS - 60
+    os.utime(lock, (old, old))
+    heartbeat(lock)                                             # its owner beats again: still respected
+    assert "node-17" in claim_cell(lock)
+    os.utime(lock, (old, old))                                  # silent past the limit: taken over, said so
+    assert claim_cell(lock) is None and json.loads(lock.read_text())["pid"] == os.getpid()
+    assert "node-17 has not beaten" in capsys.readouterr().err
