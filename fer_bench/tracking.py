@@ -19,7 +19,9 @@ def logged_in() -> bool:
         return True
     netrc = Path.home() / ".netrc"
     try:
-        return "api.wandb.ai" in netrc.read_text()
+        # Line by line, stopping at the W&B host's entry: no secret is kept in memory beyond one line.
+        with netrc.open(errors="replace") as f:
+            return any("api.wandb.ai" in line for line in f)
     except OSError:
         return False
 

@@ -187,7 +187,7 @@ def fit(run: Run) -> Fitted:
     if multi:
         # The curves lived in the workers; their last checkpoint carries them. Evaluation runs
         # here, on one device, so that every image is scored exactly once.
-        state = torch.load(last, map_location="cpu", weights_only=False)["callbacks"]
+        state = torch.load(last, map_location="cpu", weights_only=True)["callbacks"]
         worker_log = next(v for k, v in state.items() if k.startswith("RunLog"))
         curves = list(worker_log["curves"])
         # rank 0's images per second; every rank trains as many images at the same time

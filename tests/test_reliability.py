@@ -364,3 +364,12 @@ def test_a_lock_whose_heartbeat_stopped_is_taken_over_from_any_host(tmp_path, ca
     os.utime(lock, (old, old))                                  # silent past the limit: taken over, said so
     assert claim_cell(lock) is None and json.loads(lock.read_text())["pid"] == os.getpid()
     assert "node-17 has not beaten" in capsys.readouterr().err
+
+
+def test_a_strip_photo_makes_a_bounded_number_of_detector_tiles():
+    """#47: a 112-byte 1x30000 PNG made one detector tile per pixel of length (82 s in predict)."""
+    from fer_bench.data.faces import MAX_TILES, _tiles, detect_faces_blazeface
+    assert detect_faces_blazeface(np.full((1, 30000), 128, np.uint8)) == []      # too thin to hold a face
+    tiles = _tiles(40, 30000)
+    assert len(tiles) <= MAX_TILES + 1 and tiles[-1][0] == 30000 - 40            # still covers the strip's end
+    assert _tiles(350, 1000) == [(0, 0, 350), (175, 0, 350), (350, 0, 350), (525, 0, 350), (650, 0, 350)]
