@@ -4,6 +4,7 @@ and (observe_test only) the test accuracy per epoch for time-to-accuracy, which 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -132,3 +133,15 @@ class Heartbeat(Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         heartbeat(self.lock)
+
+
+class EpochLine(Callback):
+    """One line per epoch (loss, accuracies, minutes) where a progress bar would be carriage-return noise:
+    output that is not a terminal (a log file, nohup, CI)."""
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        m = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        m.update({k: float(v) for k, v in pl_module.epoch_train_metrics().items()})
+        parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
+        parts += [f"{k} {m[k]:.4f}" for k in ("train/loss", "train/acc", "val/loss", "val/acc") if k in m]
+        print("  " + "  ".join(parts), file=sys.stderr, flush=True)

@@ -38,7 +38,7 @@ from fer_bench.record import (
     encode_probs,
 )
 from fer_bench.runinfo import environment, portable_paths, resolve_precision, uses_cuda
-from fer_bench.runlog import Heartbeat, RunLog, quiet_lightning
+from fer_bench.runlog import EpochLine, Heartbeat, RunLog, quiet_lightning
 from fer_bench.scoring import eval_view_model, evaluate_natural, inference_latency, native_protocol_metrics
 from fer_bench.tracking import log_final_to_wandb, make_wandb_logger
 
@@ -134,6 +134,8 @@ def build(cfg: TrainConfig) -> Run:
     callbacks: list[Callback] = [best, latest, runlog]
     if cfg.lock:
         callbacks.append(Heartbeat(Path(cfg.lock)))
+    if cfg.progress and not sys.stderr.isatty():
+        callbacks.append(EpochLine())
     if recipe.early_stopping:
         es = recipe.early_stopping
         callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience))
@@ -162,7 +164,7 @@ def fit(run: Run) -> Fitted:
     trainer = L.Trainer(
         max_epochs=recipe.epochs, precision=run.precision, accelerator=cfg.accelerator,
         devices=cfg.devices, callbacks=run.callbacks, logger=logger, num_sanity_val_steps=0,
-        enable_progress_bar=cfg.progress, enable_model_summary=False,
+        enable_progress_bar=cfg.progress and sys.stderr.isatty(), enable_model_summary=False,
         use_distributed_sampler=False, default_root_dir=cfg.workdir,
         # The spawn launcher returns to this process after fit (the subprocess launcher would
         # re-run the whole command line once per device).

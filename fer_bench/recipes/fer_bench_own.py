@@ -68,8 +68,8 @@ _ABLATIONS = {
     "speedrun_flat_lr": ({"schedule": None}, "the one-cycle schedule replaced by a constant lr 0.02"),
     # khaireddin_vgg trains at 206 images/s against speedrun_vgg's 936 (benchmarks/perf/speedrun_width.py,
     # Sapphire Rapids Xeon): 5 of its epochs take about the 15-16 minutes of speedrun's 24.
-    "speedrun_full_width": ({"epochs": 5}, "for khaireddin_vgg, the full-width network: the epochs that fit "
-                            "speedrun's training minutes at its throughput (5)"),
+    "speedrun_full_width": ({"epochs": 5}, "5 epochs, the ones that fit speedrun's training minutes at the "
+                            "throughput of khaireddin_vgg, the full-width network it is run on"),
 }
 for _name, (_change, _why) in _ABLATIONS.items():
     register_recipe(replace(
