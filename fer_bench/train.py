@@ -70,8 +70,10 @@ class TrainConfig:
 
 
 def make_run_id(cfg: TrainConfig, recipe: str) -> str:
+    import re
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{cfg.model.replace(':', '-')}__{recipe}__s{cfg.seed}__{stamp}"
+    # File-safe like a suite cell's key: a plugin's name may be a path ('models/mine.py:build').
+    return re.sub(r"[^A-Za-z0-9_.=+-]", "-", f"{cfg.model}__{recipe}__s{cfg.seed}__{stamp}").lstrip(".-")
 
 
 def record_path(cfg: TrainConfig, run_id: str) -> Path:

@@ -70,7 +70,9 @@ _CARDS: dict[str, ModelCard] = {}
 
 def register_model(card: ModelCard) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if card.name in _BUILDERS:
+        # The same card again is the same source imported a second way (a plugin file by path, then as an
+        # installed package): the latest builder serves. A different card under one name is a clash.
+        if card.name in _BUILDERS and _CARDS[card.name] != card:
             raise ValueError(f"model {card.name!r} registered twice")
         _BUILDERS[card.name] = fn
         _CARDS[card.name] = card
@@ -79,6 +81,8 @@ def register_model(card: ModelCard) -> Callable[[Callable[..., nn.Module]], Call
 
 
 def list_models() -> list[str]:
+    from fer_bench.models.plugins import load_entry_points
+    load_entry_points()
     return sorted(_BUILDERS)
 
 
@@ -115,6 +119,13 @@ def create_model(name: str, num_classes: int = 7, in_chans: int = 1, **kwargs) -
 
 
 def _check(name: str) -> None:
+    from fer_bench.models.plugins import is_spec, load_entry_points, load_plugin
+    if name in _BUILDERS:
+        return
+    if is_spec(name):
+        load_plugin(name)
+        return
+    load_entry_points()
     if name not in _BUILDERS:
         raise FerBenchError(f"unknown model {name!r}; `fer-bench models` lists them: "
                             + ", ".join(list_models()))

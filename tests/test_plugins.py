@@ -1,0 +1,74 @@
+"""Your model in the comparison (#49): a model from outside the package trains in a suite beside a registered
+one, ranks in its leaderboard, and its kept model predicts in a new process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fer_bench.cli import main
+from fer_bench.errors import FerBenchError
+from fer_bench.models import create_model, get_card
+
+from .conftest import tiny_images, write_csv
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "my_model"
+FILE_SPEC = f"{EXAMPLE / 'fer_bench_my_model' / '__init__.py'}:tiny_mine"
+
+
+def test_a_file_plugin_keeps_its_card_and_builds():
+    card = get_card(FILE_SPEC)
+    assert card.name == FILE_SPEC and card.recipe == "arena_tuned" and "plugin" in card.tags
+    assert create_model(FILE_SPEC)(__import__("torch").zeros(2, 1, 48, 48)).shape == (2, 7)
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("no_such_pkg_xyz:build", "cannot import 'no_such_pkg_xyz'"),
+    ("/nowhere/model.py:build", "no such file"),
+    (f"{EXAMPLE / 'fer_bench_my_model' / '__init__.py'}:nothing_here", "has no function 'nothing_here'"),
+])
+def test_a_missing_plugin_is_one_clear_line(spec, says):
+    with pytest.raises(FerBenchError, match=says):
+        get_card(spec)
+
+
+def test_a_plugin_trains_in_a_suite_beside_a_registered_model_and_predicts_in_a_new_shell(tmp_path):
+    data = write_csv(tmp_path / "fer.csv", *tiny_images(8))
+    suite = tmp_path / "mine.yaml"
+    suite.write_text(f"name: mine\nseeds: [0]\ndefaults: {{epochs: 1}}\ncells:\n"
+                     f"  - {{model: '{FILE_SPEC}', recipe: arena}}\n  - {{model: lenet5, recipe: arena}}\n")
+    results = tmp_path / "results"
+    assert main(["bench", str(suite), "--data", str(data), "--results", str(results), "--no-wandb",
+                 "--no-progress"]) == 0
+    md = (results / "mine" / "LEADERBOARD.md").read_text()
+    assert FILE_SPEC in md and "| lenet5" in md
+    kept = next(p for p in (results / "mine" / "models").iterdir() if "tiny_mine" in p.name)
+    assert json.loads((kept / "card.json").read_text())["architecture"] == FILE_SPEC
+    # A new process that never imported the plugin rebuilds it from the card alone.
+    face = REPO.parent / "shared" / "data" / "natural"
+    photo = next(iter(sorted((face / "happy").glob("*.jpg"))), None) if face.is_dir() else None
+    if photo is None:
+        pytest.skip("../shared/data/natural not found")
+    out = subprocess.run([sys.executable, "-m", "fer_bench.cli", "predict", str(kept), str(photo), "--json"],
+                         capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(REPO),
+                                                                            "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[0])["faces"][0]["class"]
+
+
+def test_an_installed_package_registers_by_entry_point(monkeypatch):
+    """The example package's entry point, as `pip install -e examples/my_model` would declare it."""
+    import importlib.metadata as md
+
+    from fer_bench.models import plugins
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    ep = md.EntryPoint(name="tiny_mine", value="fer_bench_my_model", group=plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(md, "entry_points", lambda group=None: [ep] if group == plugins.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(plugins, "_loaded_entry_points", False)
+    assert get_card("tiny_mine").paper.startswith("fer-bench example plugin")
+    assert get_card("fer_bench_my_model:tiny_mine").recipe == "arena_tuned"      # module:fn spelling, same card
