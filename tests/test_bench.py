@@ -241,7 +241,10 @@ def test_leaderboard_numbers_match_a_hand_computation(tmp_path):
     assert math.isclose(float(rows["b"]["p_vs_ref"]), p, rel_tol=1e-9)
     assert rows["a"]["p_vs_ref"] == ""
     md = (tmp_path / "s" / "LEADERBOARD.md").read_text()
-    assert f"{100 * a.mean():.2f} ± {100 * a.std(ddof=1):.2f}" in md
+    # One ± convention (#48): mean ± 95% CI half-width; the standard deviation only in its own sd column.
+    ci = 4.302653 * a.std(ddof=1) / math.sqrt(3)
+    assert f"{100 * a.mean():.2f} ± {100 * ci:.2f} | {100 * a.std(ddof=1):.2f} |" in md
+    assert f"{100 * a.mean():.2f} ± {100 * a.std(ddof=1):.2f}" not in md
     # Ensemble of a's seeds: majority of one-hot-ish softmaxes.
     votes = np.zeros((40, 7))
     for seed in range(3):
