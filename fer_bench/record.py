@@ -53,17 +53,19 @@ class Metrics:
     test_tta: dict[str, SplitMetrics] = field(default_factory=dict)   # "hflip"
     natural: SplitMetrics | None = None
     test_native: SplitMetrics | None = None       # a crop-averaging model in its own protocol
+    test_single: SplitMetrics | None = None       # its single centre view, when test is its own protocol
 
     @classmethod
     def decode(cls, d: dict) -> Metrics:
-        opt = {k: SplitMetrics.decode(d[k]) for k in ("natural", "test_native") if k in d}
+        opt = {k: SplitMetrics.decode(d[k]) for k in ("natural", "test_native", "test_single") if k in d}
         return cls(val=SplitMetrics.decode(d["val"]), test=SplitMetrics.decode(d["test"]),
                    test_tta={k: SplitMetrics.decode(v) for k, v in d.get("test_tta", {}).items()}, **opt)
 
     def encode(self) -> dict:
         out = {"val": self.val.encode(), "test": self.test.encode(),
                "test_tta": {k: v.encode() for k, v in self.test_tta.items()}}
-        out |= {k: getattr(self, k).encode() for k in ("natural", "test_native") if getattr(self, k) is not None}
+        out |= {k: getattr(self, k).encode() for k in ("natural", "test_native", "test_single")
+                if getattr(self, k) is not None}
         return out
 
 

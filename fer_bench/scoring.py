@@ -36,7 +36,28 @@ def native_protocol_metrics(trainer: L.Trainer, module: FERClassifier, dm: FERDa
     model = module.model
     if protocol != "single" or not hasattr(model, "eval_crops"):
         return None
-    model.eval_crops = type(model).eval_crops
+    return _crop_view(trainer, module, dm, type(model).eval_crops, after=1)
+
+
+def single_view_metrics(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,
+                        protocol: str) -> dict | None:
+    """Under a crop-averaging model's own ("native") protocol, the single centre view as well, so that every
+    record has a single-view number to compare with every other model's. None where test already is one."""
+    model = module.model
+    if protocol != "native" or not hasattr(model, "eval_crops") or type(model).eval_crops == 1:
+        return None
+    return _crop_view(trainer, module, dm, 1, after=type(model).eval_crops)
+
+
+def extra_views(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,
+                protocol: str) -> tuple[dict | None, dict | None]:
+    """(the model's own crop protocol beside a single-view ranking, the single view beside its own protocol)."""
+    return native_protocol_metrics(trainer, module, dm, protocol), single_view_metrics(trainer, module, dm, protocol)
+
+
+def _crop_view(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule, crops: int, after: int) -> dict:
+    model = module.model
+    model.eval_crops = crops
     was_training = module.training
     module.eval()
     probs = []
@@ -45,9 +66,9 @@ def native_protocol_metrics(trainer: L.Trainer, module: FERClassifier, dm: FERDa
             x, _ = dm.prepare((images.to(module.device), labels.to(module.device)), train=False)
             probs.append(module(x).float().softmax(1).cpu())
     module.train(was_training)
-    model.eval_crops = 1
+    model.eval_crops = after
     res = summary_metrics(torch.cat(probs), dm.parts["test"][1], dm.num_classes)
-    return {"protocol": f"{type(model).eval_crops}-crop", **res}
+    return {"protocol": "single centre view" if crops == 1 else f"{crops}-crop", **res}
 
 
 def evaluate_natural(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,

@@ -39,7 +39,7 @@ from fer_bench.record import (
 )
 from fer_bench.runinfo import environment, portable_paths, resolve_precision, uses_cuda
 from fer_bench.runlog import EpochLine, Heartbeat, RunLog, quiet_lightning
-from fer_bench.scoring import eval_view_model, evaluate_natural, inference_latency, native_protocol_metrics
+from fer_bench.scoring import eval_view_model, evaluate_natural, extra_views, inference_latency
 from fer_bench.tracking import log_final_to_wandb, make_wandb_logger
 
 
@@ -215,14 +215,15 @@ def evaluate(run: Run, fitted: Fitted) -> tuple[Metrics, dict]:
     test = metrics_to_json(module.computed["test"], dm.classes)
     probs = torch.cat(module.test_probs)
     labels = dm.parts["test"][1]
-    native = native_protocol_metrics(trainer, module, dm, run.recipe.eval_protocol)
+    native, single = extra_views(trainer, module, dm, run.recipe.eval_protocol)
     natural = evaluate_natural(trainer, module, dm, best)
     metrics = Metrics(
         val=SplitMetrics.decode(val), test=SplitMetrics.decode(test),
         test_tta={"hflip": SplitMetrics.decode(summary_metrics(torch.cat(module.test_probs_flip), labels,
                                                                dm.num_classes))},
         natural=SplitMetrics.decode(natural) if natural else None,
-        test_native=SplitMetrics.decode(native) if native else None)
+        test_native=SplitMetrics.decode(native) if native else None,
+        test_single=SplitMetrics.decode(single) if single else None)
     return metrics, {"best": best, "probs": probs, "labels": labels, "eval_seconds": eval_seconds,
                      "latency": inference_latency(module.model, run.precision, channels_last=run.cfg.channels_last)}
 

@@ -158,3 +158,20 @@ def test_headline_costs_come_from_one_idle_measurement_when_it_covers_every_row(
     md = (tmp_path / "a" / "LEADERBOARD.md").read_text()
     assert re.search(r"\| \*\*lenet5\*\* \(winner\) \|.*\| cpu; cpu3 \|", head)
     assert "- **Hardware:** cpu, 2 cores; cpu2, 2 cores; cpu3, 2 cores;" in md
+
+
+def test_a_ten_crop_run_records_its_single_view_too(tmp_path):
+    """#48: the speedrun's headline was a ten-crop number with no single-view accuracy recorded beside it."""
+    from fer_bench.overrides import Overrides
+    from fer_bench.train import TrainConfig, train
+
+    from .conftest import tiny_images, write_csv
+    data = write_csv(tmp_path / "fer.csv", *tiny_images(4))
+    rec = train(TrainConfig(model="speedrun_vgg", recipe="speedrun", data=str(data), overrides=Overrides(epochs=1),
+                            progress=False, workdir=str(tmp_path / "w"), out=str(tmp_path / "r.json")))
+    single = rec.metrics.test_single
+    assert rec.recipe["eval_protocol"] == "native" and single is not None
+    assert single.extra["protocol"] == "single centre view" and 0 <= single.accuracy <= 1
+    assert rec.metrics.test_native is None
+    from fer_bench.record import RunRecord
+    assert RunRecord.decode(rec.encode()).metrics.test_single.accuracy == single.accuracy
