@@ -6,6 +6,7 @@ from fer_bench.models import (  # noqa: F401  (each module registers its models)
     khaireddin_vgg,
     majeed_cnn_emotions,
     modern_backbones_48px,
+    plugins,
     sahi_classifying_feelings,
     seelam_emotion_recognition,
     speedrun_vgg,

@@ -12,8 +12,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import fer_bench.models.registry as registry
 from fer_bench.errors import FerBenchError
-from fer_bench.models import registry
 
 ENTRY_POINT_GROUP = "fer_bench.models"
 _loaded_entry_points = False
@@ -78,3 +78,14 @@ def load_entry_points() -> None:
         except Exception as e:   # noqa: BLE001 - one broken plugin must not hide the others
             print(f"fer-bench: entry point {ep.name!r} ({ep.value}) failed to load: {type(e).__name__}: {e}",
                   file=sys.stderr)
+
+
+def _load(name: str | None) -> None:
+    """The registry's loader: a spec is imported, any other unknown name (or a listing) loads entry points."""
+    if name is not None and is_spec(name):
+        load_plugin(name)
+    else:
+        load_entry_points()
+
+
+registry.register_loader(_load)

@@ -80,9 +80,18 @@ def register_model(card: ModelCard) -> Callable[[Callable[..., nn.Module]], Call
     return wrap
 
 
+# Loaders another module installs (plugins.py: 'module:fn' specs and entry points), called with a name the
+# registry does not know (or None before listing), so that the registry imports nothing of theirs.
+_LOADERS: list[Callable[[str | None], None]] = []
+
+
+def register_loader(loader: Callable[[str | None], None]) -> None:
+    _LOADERS.append(loader)
+
+
 def list_models() -> list[str]:
-    from fer_bench.models.plugins import load_entry_points
-    load_entry_points()
+    for load in _LOADERS:
+        load(None)
     return sorted(_BUILDERS)
 
 
@@ -119,13 +128,9 @@ def create_model(name: str, num_classes: int = 7, in_chans: int = 1, **kwargs) -
 
 
 def _check(name: str) -> None:
-    from fer_bench.models.plugins import is_spec, load_entry_points, load_plugin
-    if name in _BUILDERS:
-        return
-    if is_spec(name):
-        load_plugin(name)
-        return
-    load_entry_points()
+    for load in _LOADERS:
+        if name not in _BUILDERS:
+            load(name)
     if name not in _BUILDERS:
         raise FerBenchError(f"unknown model {name!r}; `fer-bench models` lists them: "
                             + ", ".join(list_models()))
