@@ -16,7 +16,7 @@ from fer_bench.overrides import Overrides
 from fer_bench.record import RunRecord, read_record
 from fer_bench.runinfo import environment, hardware_label
 from fer_bench.scoring import add_natural_to_record
-from fer_bench.suite import Cell, Suite
+from fer_bench.suite import Cell, Suite, recipe_changes
 from fer_bench.train import TrainConfig, failed_record, train
 
 # FER-2013 Training images: an epoch, when the suite sets no limit_train.
@@ -109,10 +109,12 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
 def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, results: str, out: Path,
               use_wandb: bool, precision: str, progress: bool, devices: int, keep_checkpoints: bool,
               natural: str | None, accelerator: str = "auto") -> None:
+    changes = recipe_changes(dict(cell.overrides))
     cfg = TrainConfig(
         model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=suite.load,
         limit_train=suite.limit_train, limit_eval=suite.limit_eval,
-        overrides=Overrides(**dict(cell.overrides)), precision=precision,
+        overrides=Overrides(**{k: v for k, v in cell.overrides if k not in changes}), changes=changes,
+        precision=precision,
         out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
         progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
         accelerator=accelerator, lock=str(lock_path(suite, cell, results)),

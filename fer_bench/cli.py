@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", required=True, help="registered model name (see `fer-bench models`)")
     t.add_argument("--recipe", help="training recipe (default: the model's paper recipe; `fer-bench recipes`)")
     Overrides.add_arguments(t)   # --epochs --batch-size --lr --optimizer --pretrained: the suites' override keys
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="changes",
+                   help="change any recipe field, repeatable: --set label_smoothing=0.1 --set augment.shift=0.1 "
+                        "(values as YAML; keys as in a suite's overrides; `fer-bench recipes` shows the fields)")
     t.add_argument("--data", help=DATA_HELP)
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--precision", default="auto", choices=PRECISIONS,

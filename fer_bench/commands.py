@@ -42,6 +42,25 @@ def _data_path(a: argparse.Namespace) -> Path:
     return Path(a.data) if a.data else default_data_path()
 
 
+def parse_set(items: list[str]) -> dict:
+    """--set KEY=VALUE pairs -> recipe changes, each value read as YAML and checked like a suite's override."""
+    import yaml
+
+    from fer_bench.recipes import recipe_keys
+    from fer_bench.suite import _typed
+    changes = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise FerBenchError(f"--set {item!r}: expected KEY=VALUE, e.g. --set label_smoothing=0.1")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        changes |= _typed("--set", {key.strip(): value}, recipe_keys())
+    return changes
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     from fer_bench.io import check_writable, write_json
     from fer_bench.module import DivergedError
@@ -51,12 +70,13 @@ def cmd_train(a: argparse.Namespace) -> int:
     from fer_bench.train import TrainConfig, failed_record, record_path, train
     check_accelerator(a.accelerator)
     overrides = Overrides.from_args(a)
+    changes = parse_set(a.changes)
     check_numbers("command line", {**overrides.set(), "limit_train": a.limit_train, "limit_eval": a.limit_eval})
     check_writable(Path(a.out).parent if a.out else Path("results") / "runs", "record folder")
     check_writable(a.workdir, "work folder")
     _apply_wandb_options(a)
     cfg = TrainConfig(
-        model=a.model, data=str(_data_path(a)), recipe=a.recipe, seed=a.seed, overrides=overrides,
+        model=a.model, data=str(_data_path(a)), recipe=a.recipe, seed=a.seed, overrides=overrides, changes=changes,
         precision=a.precision,
         channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
         load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,

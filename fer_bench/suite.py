@@ -15,7 +15,7 @@ from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.models import get_card
 from fer_bench.overrides import Overrides, field_types
-from fer_bench.recipes import get_recipe
+from fer_bench.recipes import apply_changes, define_recipe, get_recipe, recipe_keys
 from fer_bench.table_specs import TableSpec, parse_tables
 from fer_bench.tuning_space import TuningSpec, parse_tuning
 from fer_bench.validate import check_keys, closest
@@ -23,10 +23,11 @@ from fer_bench.validate import check_keys, closest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Per-cell settings a suite may override, with their types.
-OVERRIDES = field_types(Overrides)
+# Every Recipe field (dotted for the augmentation's) may be set per cell; the Overrides fields are the flags.
+OVERRIDES = {**recipe_keys(), **field_types(Overrides)}
 CHOICES = Overrides.choices()
 SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tables", "observe_test", "external",
-              "not_run", "tuning")
+              "not_run", "tuning", "recipes")
 EXTERNAL_KEYS = {"name": str, "path": str, "faces": bool, "label_from_name": str, "split": str}
 CELL_KEYS = ("model", "recipe", "seeds", "overrides", "grid")
 # Numbers a run needs to make sense: an epoch budget of 0 would record an untrained model as finished.
@@ -183,6 +184,12 @@ class Suite:
         return cells[i::n]
 
 
+def recipe_changes(overrides: dict) -> dict:
+    """A cell's overrides that are not `Overrides` flags: recipe fields, applied by `apply_changes`."""
+    flags = field_types(Overrides)
+    return {k: v for k, v in overrides.items() if k not in flags}
+
+
 def _typed(where: str, d: dict, allowed: dict) -> dict:
     if not isinstance(d or {}, dict):
         raise FerBenchError(f"{where}: expected a mapping of keys to values, found {d!r}")
@@ -234,6 +241,15 @@ def load_suite(path: str | Path) -> Suite:
         not_run=_not_run(str(path), raw.get("not_run", []) or []),
         tuning=parse_tuning(str(path), raw["tuning"]) if raw.get("tuning") is not None else None,
     )
+    recipes = raw.get("recipes") or {}
+    if not isinstance(recipes, dict):
+        raise FerBenchError(f"{path}: recipes must map names to {{extends: RECIPE, key: value}}")
+    for rname, spec in recipes.items():
+        w = f"{path}: recipes.{rname}"
+        if not isinstance(spec, dict) or "extends" not in spec or not re.fullmatch(r"[A-Za-z0-9_.-]+", str(rname)):
+            raise FerBenchError(f"{w}: a recipe needs a plain name and 'extends: RECIPE', e.g. {{extends: arena}}")
+        changes = _typed(w, {k: v for k, v in spec.items() if k != "extends"}, recipe_keys())
+        _parse(w, lambda r=rname, sp=spec, c=changes, w=w: define_recipe(str(r), str(sp["extends"]), c, w))
     seen = set()
     for n, entry in enumerate(raw["cells"]):
         where = f"{path}: cells[{n}]"
@@ -248,6 +264,7 @@ def load_suite(path: str | Path) -> Suite:
             raise FerBenchError(f"{where}: {e}") from None
         seeds = _seeds(where, entry["seeds"]) if "seeds" in entry else suite.seeds
         fixed = {**suite.defaults, **_typed(where, entry.get("overrides", {}), OVERRIDES)}
+        _parse(where, lambda r=recipe, f=fixed: apply_changes(get_recipe(r), recipe_changes(f)))
         grid = entry.get("grid", {}) or {}
         if not isinstance(grid, dict):
             raise FerBenchError(f"{where}: grid must map keys to lists of values, e.g. {{lr: [0.1, 0.01]}}")

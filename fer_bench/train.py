@@ -25,7 +25,7 @@ from fer_bench.metrics import metrics_to_json, summary_metrics
 from fer_bench.models import count_macs, count_params, get_card
 from fer_bench.module import FERClassifier
 from fer_bench.overrides import Overrides
-from fer_bench.recipes import Recipe, get_recipe
+from fer_bench.recipes import Recipe, apply_changes, get_recipe
 from fer_bench.record import (
     DataInfo,
     FailedRecord,
@@ -50,6 +50,7 @@ class TrainConfig:
     recipe: str | None = None          # default: the model's paper recipe
     seed: int = 0
     overrides: Overrides = field(default_factory=Overrides)   # epochs, batch size, lr, optimiser, weights
+    changes: dict = field(default_factory=dict)   # any other recipe field ('augment.shift': 0.1), checked
     precision: str = "auto"            # auto = bf16-mixed on a bf16 CPU, 16-mixed on CUDA
     channels_last: bool = True
     limit_train: int | None = None     # stratified subset of the training split
@@ -109,7 +110,7 @@ class Fitted:
 
 def build(cfg: TrainConfig) -> Run:
     card = get_card(cfg.model)
-    recipe = get_recipe(cfg.recipe or card.recipe).with_overrides(cfg.overrides)
+    recipe = apply_changes(get_recipe(cfg.recipe or card.recipe).with_overrides(cfg.overrides), cfg.changes)
     run_id = cfg.run_id or make_run_id(cfg, recipe.name)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     load = cfg.load

@@ -72,3 +72,32 @@ def test_an_installed_package_registers_by_entry_point(monkeypatch):
     monkeypatch.setattr(plugins, "_loaded_entry_points", False)
     assert get_card("tiny_mine").paper.startswith("fer-bench example plugin")
     assert get_card("fer_bench_my_model:tiny_mine").recipe == "arena_tuned"      # module:fn spelling, same card
+
+
+def test_recipes_as_data_in_a_suite_and_on_the_command_line(tmp_path, capsys):
+    """#49: a suite defines a recipe in YAML that extends a registered one, a cell changes any recipe field with
+    a dotted key, `train --set` does the same; the recipe as run is in the record; typos name the closest key."""
+    data = write_csv(tmp_path / "fer.csv", *tiny_images(6))
+    suite = tmp_path / "data.yaml"
+    suite.write_text("name: asdata\nseeds: [0]\nrecipes:\n  mine: {extends: arena, lr: 0.01, augment.shift: 0.05}\n"
+                     "cells:\n  - {model: lenet5, recipe: mine, overrides: {epochs: 1, augment.rotation: 5}}\n")
+    results = tmp_path / "r"
+    assert main(["bench", str(suite), "--data", str(data), "--results", str(results), "--no-wandb",
+                 "--no-progress"]) == 0
+    rec = json.loads(next((results / "asdata" / "runs").glob("*.json")).read_text())
+    assert rec["recipe"]["name"] == "mine" and rec["recipe"]["lr"] == 0.01 and rec["recipe"]["epochs"] == 1
+    assert rec["recipe"]["augment"]["shift"] == 0.05 and rec["recipe"]["augment"]["rotation"] == 5
+    assert rec["recipe"]["label_smoothing"] == 0.1                        # the rest is arena's
+    suite.write_text("name: asdata\nrecipes:\n  mine2: {extends: arena, augment.shfit: 0.05}\n"
+                     "cells:\n  - {model: lenet5, recipe: mine2}\n")
+    with pytest.raises(FerBenchError, match="did you mean 'augment.shift'"):
+        from fer_bench.suite import load_suite
+        load_suite(suite)
+    out = tmp_path / "t.json"
+    assert main(["train", "--model", "lenet5", "--data", str(data), "--epochs", "1", "--out", str(out),
+                 "--workdir", str(tmp_path / "w"), "--no-progress", "--set", "label_smoothing=0.2",
+                 "--set", "augment.hflip=false"]) == 0
+    run = json.loads(out.read_text())["recipe"]
+    assert run["label_smoothing"] == 0.2 and run["augment"]["hflip"] is False
+    assert main(["train", "--model", "lenet5", "--data", str(data), "--set", "eval_protocol=bogus"]) == 2
+    assert "eval_protocol 'bogus'" in capsys.readouterr().err

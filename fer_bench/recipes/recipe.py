@@ -92,6 +92,43 @@ def register_recipe(r: Recipe) -> Recipe:
     return r
 
 
+# What a suite's overrides and `--set` may change: every plain field, and the augmentation's with a dotted key.
+_NOT_SETTABLE = ("name", "source", "interpretation", "augment", "schedule", "early_stopping", "oversample")
+
+
+def recipe_keys() -> dict[str, type | tuple[type, ...]]:
+    """'field' and 'augment.field' -> the type a value must have (brightness, a pair, is not settable)."""
+    from fer_bench.overrides import field_types
+    keys = {k: t for k, t in field_types(Recipe).items() if k not in _NOT_SETTABLE}
+    keys |= {f"augment.{k}": t for k, t in field_types(AugmentConfig).items() if k != "brightness"}
+    return keys
+
+
+def apply_changes(recipe: Recipe, changes: dict) -> Recipe:
+    """The recipe with `changes` (keys from recipe_keys(), already type-checked) applied; a value the Recipe
+    itself refuses (an unknown eval_protocol, ...) is one FerBenchError."""
+    if not changes:
+        return recipe
+    top = {k: v for k, v in changes.items() if "." not in k}
+    aug = {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith("augment.")}
+    try:
+        out = replace(recipe, **top)
+        return replace(out, augment=replace(out.augment, **aug)) if aug else out
+    except ValueError as e:
+        raise FerBenchError(str(e)) from None
+
+
+def define_recipe(name: str, base: str, changes: dict, where: str) -> Recipe:
+    """A named recipe from a suite file (`recipes: {NAME: {extends: BASE, key: value}}`): BASE with the changes,
+    registered so that cells name it like a Python recipe. The same definition twice is fine; another one
+    under an existing name is refused."""
+    recipe = replace(apply_changes(get_recipe(base), changes), name=name,
+                     source=f"{where}: extends {base} with " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+    if name in RECIPES and RECIPES[name] != recipe:
+        raise FerBenchError(f"{where}: recipe {name!r} already exists with another definition; choose a new name")
+    return register_recipe(recipe)
+
+
 def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise FerBenchError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES))}")
