@@ -63,6 +63,17 @@ def _positive(text: str) -> int:
     return n
 
 
+def _seed(text: str) -> int:
+    """A seed numpy and torch both accept."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= n < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"{n} is not in 0 .. 2**32 - 1")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fer-bench",
@@ -87,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change any recipe field, repeatable: --set label_smoothing=0.1 --set augment.shift=0.1 "
                         "(values as YAML; keys as in a suite's overrides; `fer-bench recipes` shows the fields)")
     t.add_argument("--data", help=DATA_HELP)
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 (default 0)")
     t.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto (bf16-mixed on a bf16 CPU, 16-mixed on CUDA), 32-true, bf16-mixed, 16-mixed")
     t.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")
@@ -220,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(a.jpg -> a_jpg.png; videos add _frameNNNNNN); refuses to overwrite an input, another "
                          "annotation or an existing file")
     pr.add_argument("--force", action="store_true", help="--annotate may replace existing files (never an input)")
-    pr.add_argument("--every", type=int, default=10, metavar="N", help="videos: classify every N-th frame (10)")
+    pr.add_argument("--every", type=_positive, default=10, metavar="N", help="videos: classify every N-th frame (10)")
     _add_detector_option(pr)
     pr.set_defaults(func=commands.cmd_predict)
 

@@ -114,8 +114,12 @@ def cmd_trained(folder: str) -> int:
     for path in sorted(Path(folder).rglob("card.json")):
         try:
             card = json.loads(path.read_text())
-            cards.append((card["test"]["accuracy"], card, path.parent))
-        except (OSError, ValueError, KeyError, TypeError):
+            # Everything the listing prints, checked here: one malformed card must not hide the good ones.
+            acc, val = float(card["test"]["accuracy"]), float(card["val"]["accuracy"])
+            card = {**card, "architecture": str(card["architecture"]), "recipe": str(card["recipe"]),
+                    "val": {"accuracy": val}}
+            cards.append((acc, card, path.parent))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
     if not cards:
         raise FerBenchError(f"{folder}: no kept models (folders with model.safetensors + card.json)")

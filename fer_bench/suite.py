@@ -18,7 +18,7 @@ from fer_bench.overrides import Overrides, field_types
 from fer_bench.recipes import apply_changes, define_recipe, get_recipe, recipe_keys
 from fer_bench.table_specs import TableSpec, parse_tables
 from fer_bench.tuning_space import TuningSpec, parse_tuning
-from fer_bench.validate import check_keys, closest
+from fer_bench.validate import check_flag, check_keys, closest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -138,6 +138,8 @@ def _not_run(where: str, value) -> dict[str, str]:
             get_card(entry["model"])
         except FerBenchError as e:
             raise FerBenchError(f"{w}: {e}") from None
+        if entry["model"] in out:
+            raise FerBenchError(f"{w}: {entry['model']} is listed twice")
         out[entry["model"]] = entry["why"].strip()
     return out
 
@@ -236,7 +238,7 @@ def load_suite(path: str | Path) -> Suite:
         **_parse(f"{path}: data", lambda: _data(_typed(f"{path}: data", raw.get("data", {}), DATA_KEYS))),
         defaults=_typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES),
         tables=parse_tables(raw.get("tables") or {}, f"{path}: tables"),
-        observe_test=bool(raw.get("observe_test", False)),
+        observe_test=check_flag(f"{path}: observe_test", raw.get("observe_test", False)),
         external=_external(str(path), raw.get("external", []) or []),
         not_run=_not_run(str(path), raw.get("not_run", []) or []),
         tuning=parse_tuning(str(path), raw["tuning"]) if raw.get("tuning") is not None else None,

@@ -17,3 +17,9 @@ def check_keys(where: str, d: dict, allowed) -> None:
     for k in d:
         if k not in allowed:
             raise FerBenchError(f"{where}: unknown key {k!r}{closest(k, allowed)}")
+
+
+def check_flag(where: str, value) -> bool:
+    if not isinstance(value, bool):   # YAML's "no" in quotes is a string, and a non-empty string is true
+        raise FerBenchError(f"{where} = {value!r} must be true or false")
+    return value

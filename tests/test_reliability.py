@@ -373,3 +373,42 @@ def test_a_strip_photo_makes_a_bounded_number_of_detector_tiles():
     tiles = _tiles(40, 30000)
     assert len(tiles) <= MAX_TILES + 1 and tiles[-1][0] == 30000 - 40            # still covers the strip's end
     assert _tiles(350, 1000) == [(0, 0, 350), (175, 0, 350), (350, 0, 350), (525, 0, 350), (650, 0, 350)]
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["train", "--model", "lenet5", "--seed", "-1"], "--seed"),
+    (["train", "--model", "lenet5", "--seed", "5000000000"], "2**32"),
+    (["predict", "m", "x.jpg", "--every", "0"], "--every"),
+    (["predict", "m", "x.jpg", "--every", "-3"], "--every"),
+])
+def test_out_of_range_numbers_on_the_command_line_are_argparse_lines(argv, says, capsys):
+    """#47 items 10-11: these were tracebacks or silently accepted."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, says", [
+    ('observe_test: "no"\ncells: [{model: lenet5}]', "observe_test = 'no' must be true or false"),
+    ("not_run: [{model: seelam_cnn, why: a}, {model: seelam_cnn, why: b}]\ncells: [{model: lenet5}]",
+     "listed twice"),
+])
+def test_suite_flags_and_not_run_entries_are_checked(tmp_path, text, says):
+    from fer_bench.errors import FerBenchError
+    from fer_bench.suite import load_suite
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(FerBenchError, match=says):
+        load_suite(tmp_path / "s.yaml")
+
+
+def test_one_malformed_card_does_not_hide_the_good_models(tmp_path, capsys):
+    good = tmp_path / "a"
+    good.mkdir()
+    (good / "card.json").write_text(json.dumps({"test": {"accuracy": 0.5}, "val": {"accuracy": 0.4},
+                                                "architecture": "lenet5", "recipe": "arena"}))
+    bad = tmp_path / "b"
+    bad.mkdir()
+    (bad / "card.json").write_text(json.dumps({"test": {"accuracy": "abc"}, "architecture": "x"}))
+    assert main(["models", "--trained", str(tmp_path)]) == 0
+    cap = capsys.readouterr()
+    assert "50.00%" in cap.out and "lenet5" in cap.out and "not a model card, skipped" in cap.err
