@@ -27,6 +27,9 @@ class TargetTable:
     seeds: int
     model: str | None = None
     title: str = "Target"
+    # Which try at the target this recipe is (1, 2, ...): every attempt keeps its own table, so a met target
+    # is read with the misses before it
+    attempt: int | None = None
 
 
 @dataclass(frozen=True)

@@ -553,3 +553,28 @@ def test_time_to_accuracy_follows_the_validation_selection_not_the_test_peak():
     assert hit65["epoch"] == 5 and hit65["seconds"] == 360.0
     assert time_to_accuracy(curves, 0.70) is None
     assert time_to_accuracy([{"epoch": 0, "val/acc": 0.5}], 0.1) is None   # not observed
+
+
+def test_a_target_is_judged_on_the_single_view_and_the_fit_clock(tmp_path):
+    """#48: the speedrun's target read a ten-crop number and the curve's clock. Now: single view and
+    timing.fit_seconds; records without a single view are 'not judged'."""
+    from fer_bench.record import RunRecord
+    from fer_bench.report.progress import target_table
+    from fer_bench.report.rows import aggregate
+    from fer_bench.table_specs import TargetTable
+    labels = np.arange(40) % 7
+    recs = []
+    for seed, (single, fit) in enumerate([(0.72, 1100.0), (0.71, 1150.0), (0.73, 1190.0)]):
+        d = fake_record("speedrun_vgg", seed, labels, labels.copy(), val_acc=0.7)
+        d["recipe"]["name"], d["recipe"]["eval_protocol"] = "speedrun", "native"
+        d["metrics"]["test_single"] = {"accuracy": single, "macro_f1": 0.5, "protocol": "single centre view"}
+        d["timing"]["fit_seconds"] = fit
+        recs.append(RunRecord.decode(d))
+    spec = TargetTable(recipe="speedrun", accuracy=0.70, minutes=20, seeds=3, model="speedrun_vgg", attempt=2)
+    text = "\n".join(target_table(spec, aggregate(recs)))
+    assert "Attempt 2." in text and "**met**" in text and "| max 19.8 |" in text     # 1190 s = 19.8 min
+    assert "**not met** (slowest fit 19.8 min)" in "\n".join(target_table(
+        TargetTable(recipe="speedrun", accuracy=0.70, minutes=19.5, seeds=3, model="speedrun_vgg"), aggregate(recs)))
+    for r in recs:
+        r.metrics.test_single = None
+    assert "**not judged**" in "\n".join(target_table(spec, aggregate(recs)))

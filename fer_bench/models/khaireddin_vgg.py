@@ -30,6 +30,7 @@ CARD = ModelCard(
         "batched augmentation covers resized crop, shift, flip, rotation and brightness.",
     ),
     tags=("reference", "vgg"),
+    eval_view="ten-crop",
 )
 
 

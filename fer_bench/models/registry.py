@@ -56,6 +56,9 @@ class ModelCard:
     expected_params: int | None = None     # from the paper's layer table, when it has one
     tags: tuple[str, ...] = field(default_factory=tuple)
     authors: str = ""                      # short form for tables, e.g. "Khaireddin & Chen"
+    # How the model's own protocol views a test image: "single" (one view), or its crop average ("ten-crop");
+    # under an arena's single-view protocol every model is scored on one view whatever this says
+    eval_view: str = "single"
 
     @property
     def citation(self) -> str:

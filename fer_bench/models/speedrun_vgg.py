@@ -27,6 +27,7 @@ CARD = ModelCard(
         "mirror for per-epoch validation, ten crops at test.",
     ),
     tags=("speedrun", "vgg"),
+    eval_view="ten-crop",
 )
 
 

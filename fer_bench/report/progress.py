@@ -55,38 +55,62 @@ def time_to_accuracy_section(records: list[RunRecord], targets: tuple[float, ...
     return lines
 
 
+def single_view(rec) -> float | None:
+    """A record's single-centre-view PrivateTest accuracy: its test accuracy when it ranks on one view, the
+    recorded extra view when it ranks on its own crops, None when that was not recorded (older records)."""
+    if rec.metrics.test_single is not None:
+        return rec.metrics.test_single.accuracy
+    if rec.recipe.get("eval_protocol") == "single" or rec.metrics.test_native is not None:
+        return rec.metrics.test.accuracy
+    from fer_bench.errors import FerBenchError
+    from fer_bench.models import get_card
+    try:
+        own_view = get_card(rec.model.name).eval_view
+    except FerBenchError:
+        own_view = "single"
+    return rec.metrics.test.accuracy if own_view == "single" else None
+
+
 def target_table(spec: TargetTable, rows: list[Row]) -> list[str]:
-    """Is the target met: the mean PrivateTest accuracy over at least `seeds` seeds, each trained within
-    `minutes`?"""
+    """Is the target met: the mean single-view PrivateTest accuracy over at least `seeds` seeds, each fitted
+    within `minutes` (timing.fit_seconds)?"""
     sel = [r for r in rows if r.recipe == spec.recipe and not r.label and (spec.model or r.model) == r.model]
-    goal = (f"mean PrivateTest accuracy >= {100 * spec.accuracy:.2f}% over {spec.seeds} seeds, each within "
-            f"{spec.minutes} minutes of training")
-    out = ["", f"## {spec.title}", "", f"Target: {goal}. Training minutes: the wall clock of "
-           "fitting (per-epoch validation included; the observed PrivateTest evaluations and the final test "
-           "evaluation excluded).", ""]
+    goal = (f"mean single-view PrivateTest accuracy >= {100 * spec.accuracy:.2f}% over {spec.seeds} seeds, each "
+            f"within {spec.minutes} minutes of fitting")
+    attempt = f"Attempt {spec.attempt}. " if spec.attempt else ""
+    out = ["", f"## {spec.title}", "", f"{attempt}Target: {goal}. Accuracy: the single centre view (a model's "
+           "own crop protocol is shown beside it, not judged). Minutes: `timing.fit_seconds`, the wall clock of "
+           "the whole fit (per-epoch validation included, the final test evaluation excluded); the curve's last "
+           "elapsed time, which leaves out the fit's start-up, is shown beside it.", ""]
     if not sel:
         return out + [f"No finished run uses recipe {spec.recipe} yet."]
     for r in sel:
-        accs = [x.metrics.test.accuracy for x in r.records]
-        mins = [x.training_minutes() for x in r.records]
-        m, sd, ci = mean_std_ci(accs)
-        if r.n < spec.seeds:
-            verdict = f"pending ({r.n} of {spec.seeds} seeds)"
-        elif m >= spec.accuracy and max(mins) <= spec.minutes:
-            verdict = "**met**"
-        else:
-            why = []
-            if m < spec.accuracy:
-                why.append(f"mean {100 * (m - spec.accuracy):+.2f} points from the target")
-            if max(mins) > spec.minutes:
-                why.append(f"slowest seed {max(mins):.1f} min")
-            verdict = f"**not met** ({'; '.join(why)})"
+        views = [single_view(x) for x in r.records]
+        own = [x.metrics.test.accuracy for x in r.records]
+        fit = [x.timing.fit_seconds / 60 for x in r.records]
+        curve = [x.training_minutes() for x in r.records]
         name = f"{r.model} / {r.recipe}"
         out += [""] if out[-1] else []
-        out += ["| run | seed | PrivateTest acc | training min |", "|---|---:|---:|---:|"]
-        out += [f"| {name} | {x.seed} | {100 * a:.2f} | {t:.1f} |"
-                for x, a, t in zip(r.records, accs, mins, strict=True)]
-        ci_txt = f" (95% CI ± {100 * ci:.2f})" if ci is not None else ""
-        out += [f"| **{name}** | mean of {r.n} | **{pm(m, sd)}**{ci_txt} | max {max(mins):.1f} |", "",
-                f"Verdict for {name}: {verdict}. Measured on {machines(r.records)}."]
+        out += ["| run | seed | single-view acc | own protocol acc | fit min | curve min |",
+                "|---|---:|---:|---:|---:|---:|"]
+        out += [f"| {name} | {x.seed} | {'–' if v is None else f'{100 * v:.2f}'} | {100 * a:.2f} | {f:.1f} | "
+                f"{c:.1f} |" for x, v, a, f, c in zip(r.records, views, own, fit, curve, strict=True)]
+        om, _, oci = mean_std_ci(own)
+        if any(v is None for v in views):
+            verdict = ("**not judged**: the single-view accuracy was not recorded for every seed (records made "
+                       "before single views were kept); the own-protocol mean is shown for reference")
+            summary = "–"
+        else:
+            m, _, ci = mean_std_ci(views)
+            summary = f"**{pm(m, ci)}**"
+            if r.n < spec.seeds:
+                verdict = f"pending ({r.n} of {spec.seeds} seeds)"
+            elif m >= spec.accuracy and max(fit) <= spec.minutes:
+                verdict = "**met**"
+            else:
+                why = [f"mean {100 * (m - spec.accuracy):+.2f} points from the target"] if m < spec.accuracy else []
+                why += [f"slowest fit {max(fit):.1f} min"] if max(fit) > spec.minutes else []
+                verdict = f"**not met** ({'; '.join(why)})"
+        out += [f"| **{name}** | mean of {r.n} ± 95% CI | {summary} | {pm(om, oci)} | max {max(fit):.1f} | "
+                f"max {max(curve):.1f} |", "", f"Verdict for {name}: {verdict}. Measured on {machines(r.records)}."]
     return out
