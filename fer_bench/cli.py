@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")
     t.add_argument("--limit-train", type=int, metavar="N", help="train on a stratified subset of N images")
     t.add_argument("--limit-eval", type=int, metavar="N", help="use stratified subsets of N val / test images")
-    t.add_argument("--out", help="run record path (default results/runs/<run_id>.json)")
+    t.add_argument("--out", help="run record path (default results/train/runs/<run_id>.json; the kept model goes "
+                                 "to results/train/models/, like a suite's)")
     t.add_argument("--workdir", default="work", help="where checkpoints go (default work/)")
     t.add_argument("--accelerator", default="auto", choices=ACCELERATORS, help="auto (CUDA when visible), cpu or gpu")
     t.add_argument("--devices", type=_positive, default=1, help="devices for this run (default 1)")

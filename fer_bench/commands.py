@@ -72,7 +72,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     overrides = Overrides.from_args(a)
     changes = parse_set(a.changes)
     check_numbers("command line", {**overrides.set(), "limit_train": a.limit_train, "limit_eval": a.limit_eval})
-    check_writable(Path(a.out).parent if a.out else Path("results") / "runs", "record folder")
+    check_writable(Path(a.out).parent if a.out else Path("results") / "train" / "runs", "record folder")
     check_writable(a.workdir, "work folder")
     _apply_wandb_options(a)
     cfg = TrainConfig(
@@ -117,7 +117,7 @@ def cmd_trained(folder: str) -> int:
             # Everything the listing prints, checked here: one malformed card must not hide the good ones.
             acc, val = float(card["test"]["accuracy"]), float(card["val"]["accuracy"])
             card = {**card, "architecture": str(card["architecture"]), "recipe": str(card["recipe"]),
-                    "val": {"accuracy": val}}
+                    "val": {"accuracy": val}, "test": {"scored_on": str(card["test"].get("scored_on", ""))}}
             cards.append((acc, card, path.parent))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
@@ -125,8 +125,9 @@ def cmd_trained(folder: str) -> int:
         raise FerBenchError(f"{folder}: no kept models (folders with model.safetensors + card.json)")
     print(f"{'test acc':>8}  {'val acc':>7}  {'architecture':<20} {'recipe':<20} folder")
     for acc, card, where in sorted(cards, key=lambda c: -c[0]):
+        subset = card.get("test", {}).get("scored_on", "")
         print(f"{100 * acc:7.2f}%  {100 * card['val']['accuracy']:6.2f}%  {card['architecture']:<20} "
-              f"{card['recipe']:<20} {where}")
+              f"{card['recipe']:<20} {where}" + (f"  ({subset})" if subset.startswith("a subset") else ""))
     return 0
 
 

@@ -28,6 +28,15 @@ def checkpoint_readable(path: Path) -> bool:
     return isinstance(ckpt, dict) and {"state_dict", "epoch", "loops"} <= set(ckpt)
 
 
+def scored_on(record: RunRecord) -> str:
+    """What the test accuracy was measured on, said wherever it is shown: a subset is never 'FER-2013 PrivateTest'."""
+    n, full = record.data.sizes.get("test"), 3589
+    if record.config.get("limit_eval") or (n and n != full and record.data.options.get("labels") == "fer2013"):
+        return f"a subset of {n} FER-2013 PrivateTest images"
+    return "FER-2013 PrivateTest" if record.data.options.get("labels", "fer2013") == "fer2013" else \
+        f"FER+ {record.data.options.get('ferplus_mode', '')} PrivateTest ({n} images)".replace("  ", " ")
+
+
 def keep_model(module: FERClassifier, ckpt_path: str | None, out_dir: Path, record: RunRecord) -> str:
     """The selected weights as a weights-only file (safetensors: loading it runs no code) and a small
     JSON card beside it saying how to feed the model. Returns the weights file's path."""
@@ -51,7 +60,8 @@ def keep_model(module: FERClassifier, ckpt_path: str | None, out_dir: Path, reco
         "batch1_precision": min(by_precision, key=by_precision.get) if by_precision else "32-true",
         "run_id": record.run_id, "recipe": record.recipe["name"], "seed": record.seed,
         "val": {"accuracy": record.metrics.val.accuracy, "macro_f1": record.metrics.val.macro_f1},
-        "test": {"accuracy": record.metrics.test.accuracy, "macro_f1": record.metrics.test.macro_f1},
+        "test": {"accuracy": record.metrics.test.accuracy, "macro_f1": record.metrics.test.macro_f1,
+                 "scored_on": scored_on(record)},
     }
     write_json(out_dir / "card.json", card)
     return str(weights)

@@ -145,3 +145,10 @@ class EpochLine(Callback):
         parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
         parts += [f"{k} {m[k]:.4f}" for k in ("train/loss", "train/acc", "val/loss", "val/acc") if k in m]
         print("  " + "  ".join(parts), file=sys.stderr, flush=True)
+
+
+def epoch_of(path: str | None) -> int | None:
+    """The 0-based epoch in a checkpoint's file name (best-epoch=N.ckpt), None without one."""
+    if not path or "epoch=" not in path:
+        return None
+    return int(Path(path).stem.split("epoch=")[1].split("-")[0])

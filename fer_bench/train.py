@@ -38,7 +38,7 @@ from fer_bench.record import (
     encode_probs,
 )
 from fer_bench.runinfo import environment, portable_paths, resolve_precision, uses_cuda
-from fer_bench.runlog import EpochLine, Heartbeat, RunLog, quiet_lightning
+from fer_bench.runlog import EpochLine, Heartbeat, RunLog, epoch_of, quiet_lightning
 from fer_bench.scoring import eval_view_model, evaluate_natural, extra_views, inference_latency
 from fer_bench.tracking import log_final_to_wandb, make_wandb_logger
 
@@ -56,7 +56,7 @@ class TrainConfig:
     limit_train: int | None = None     # stratified subset of the training split
     limit_eval: int | None = None      # stratified subsets of val and test (tests, smoke runs)
     load: LoadOptions = field(default_factory=LoadOptions)
-    out: str | None = None             # record path; default results/runs/<run_id>.json
+    out: str | None = None             # record path; default results/train/runs/<run_id>.json (not committed)
     workdir: str = "work"              # checkpoints (not results)
     accelerator: str = "auto"
     devices: int = 1
@@ -70,6 +70,8 @@ class TrainConfig:
     lock: str | None = None            # a suite cell's lock file: touched after every epoch (its heartbeat)
 
 
+# A plain `fer-bench train`'s home, like a suite named "train" (git-ignored: scratch runs stay out of commits).
+TRAIN_HOME = Path("results") / "train"
 def make_run_id(cfg: TrainConfig, recipe: str) -> str:
     import re
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -78,7 +80,7 @@ def make_run_id(cfg: TrainConfig, recipe: str) -> str:
 
 
 def record_path(cfg: TrainConfig, run_id: str) -> Path:
-    return Path(cfg.out) if cfg.out else Path("results") / "runs" / f"{run_id}.json"
+    return Path(cfg.out) if cfg.out else TRAIN_HOME / "runs" / f"{run_id}.json"
 
 
 @dataclass
@@ -231,7 +233,7 @@ def evaluate(run: Run, fitted: Fitted) -> tuple[Metrics, dict]:
 
 def make_record(run: Run, fitted: Fitted, metrics: Metrics, ev: dict, started: float) -> RunRecord:
     cfg, recipe, dm, curves = run.cfg, run.recipe, run.dm, fitted.curves
-    best_epoch = _epoch_of(ev["best"])
+    best_epoch = epoch_of(ev["best"])
     return RunRecord(
         run_id=run.run_id, created=datetime.now(UTC).isoformat(timespec="seconds"),
         command=" ".join(["fer-bench", *sys.argv[1:]]) if sys.argv else "", meta=cfg.meta,
@@ -272,7 +274,8 @@ def train(cfg: TrainConfig) -> RunRecord:
     fitted = fit(run)
     metrics, ev = evaluate(run, fitted)
     record = make_record(run, fitted, metrics, ev, started)
-    weights = keep_model(run.module, ev["best"], Path(cfg.workdir) / "models" / run.run_id, record)
+    home = Path(cfg.workdir) / "models" if cfg.out else TRAIN_HOME / "models"
+    weights = keep_model(run.module, ev["best"], home / run.run_id, record)
     record.model_file = portable_paths(str(Path(weights).resolve()))
     out = record_path(cfg, run.run_id)
     write_json(out, record.encode())
@@ -292,9 +295,3 @@ def failed_record(cfg: TrainConfig, error: BaseException, run_id: str | None = N
         created=datetime.now(UTC).isoformat(timespec="seconds"), meta=cfg.meta, model={"name": cfg.model},
         recipe={"name": cfg.recipe}, config={"seed": cfg.seed, "overrides": cfg.meta.get("overrides", {})},
         traceback=portable_paths(traceback.format_exc(limit=5)), environment=environment())
-
-
-def _epoch_of(path: str | None) -> int | None:
-    if not path or "epoch=" not in path:
-        return None
-    return int(Path(path).stem.split("epoch=")[1].split("-")[0])

@@ -101,3 +101,24 @@ def test_recipes_as_data_in_a_suite_and_on_the_command_line(tmp_path, capsys):
     assert run["label_smoothing"] == 0.2 and run["augment"]["hflip"] is False
     assert main(["train", "--model", "lenet5", "--data", str(data), "--set", "eval_protocol=bogus"]) == 2
     assert "eval_protocol 'bogus'" in capsys.readouterr().err
+
+
+def test_plain_train_keeps_its_model_where_lookup_finds_it_and_says_subset(tmp_path, monkeypatch, capsys):
+    """#49: train wrote its record into the committed results/runs/ and its model into work/models/, which
+    `models --trained` and run-id lookup did not search; a subset score was called 'FER-2013 PrivateTest'."""
+    data = write_csv(tmp_path / "fer.csv", *tiny_images(6))
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--model", "lenet5", "--data", str(data), "--epochs", "1", "--limit-eval", "21",
+                 "--no-progress"]) == 0
+    recs = list((tmp_path / "results" / "train" / "runs").glob("*.json"))
+    assert len(recs) == 1 and not (tmp_path / "results" / "runs").exists()
+    run_id = recs[0].stem
+    card = json.loads((tmp_path / "results" / "train" / "models" / run_id / "card.json").read_text())
+    assert card["test"]["scored_on"] == "a subset of 21 FER-2013 PrivateTest images"
+    capsys.readouterr()
+    assert main(["models", "--trained"]) == 0
+    listed = capsys.readouterr().out
+    assert run_id in listed and "(a subset of 21 FER-2013 PrivateTest images)" in listed
+    from fer_bench.trained import find_model_folder
+    assert find_model_folder(run_id).name == run_id          # run-id lookup searches results/*/models/
+    assert "results/train/" in (REPO / ".gitignore").read_text()
