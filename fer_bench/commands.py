@@ -42,25 +42,6 @@ def _data_path(a: argparse.Namespace) -> Path:
     return Path(a.data) if a.data else default_data_path()
 
 
-def parse_set(items: list[str]) -> dict:
-    """--set KEY=VALUE pairs -> recipe changes, each value read as YAML and checked like a suite's override."""
-    import yaml
-
-    from fer_bench.recipes import recipe_keys
-    from fer_bench.suite import _typed
-    changes = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise FerBenchError(f"--set {item!r}: expected KEY=VALUE, e.g. --set label_smoothing=0.1")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            value = text
-        changes |= _typed("--set", {key.strip(): value}, recipe_keys())
-    return changes
-
-
 def cmd_train(a: argparse.Namespace) -> int:
     from fer_bench.io import check_writable, write_json
     from fer_bench.module import DivergedError
@@ -70,6 +51,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     from fer_bench.train import TrainConfig, failed_record, record_path, train
     check_accelerator(a.accelerator)
     overrides = Overrides.from_args(a)
+    from fer_bench.settings import parse_set
     changes = parse_set(a.changes)
     check_numbers("command line", {**overrides.set(), "limit_train": a.limit_train, "limit_eval": a.limit_eval})
     check_writable(Path(a.out).parent if a.out else Path("results") / "train" / "runs", "record folder")

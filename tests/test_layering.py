@@ -16,7 +16,7 @@ LAYERS = [
     {"runlog", "scoring", "keep", "tracking", "train"},
     {"suite", "tuning_space", "trained", "faceset", "evaluate", "predict", "export"},
     {"bench", "tune", "tune_plan", "report"},
-    {"commands", "cli", "__init__"},
+    {"commands", "settings", "cli", "__init__"},
 ]
 
 

@@ -234,7 +234,9 @@ def test_predict_samples_video_frames(trained, photos, tmp_path, capsys):
 def test_predict_bad_input(trained, tmp_path, capsys):
     assert main(["predict", str(trained["model"]), str(tmp_path / "nothing.jpg")]) == 2
     assert "nothing.jpg: no such file or folder" in capsys.readouterr().err
-    assert main(["predict", str(trained["model"]), str(tmp_path), "--every", "0"]) == 2
+    with pytest.raises(SystemExit) as e:          # argparse's own one-line error (#47)
+        main(["predict", str(trained["model"]), str(tmp_path), "--every", "0"])
+    assert e.value.code == 2
 
 
 # -- export --------------------------------------------------------------------------------------
