@@ -122,13 +122,16 @@ def cmd_models(a: argparse.Namespace) -> int:
         card = get_card(name)
         model = create_model(name)
         claim = next((c for c in card.claims if c.metric == "accuracy"), None)
-        rows.append((name, card.citation, f"{count_params(model):,}", f"{count_macs(model) / 1e6:,.1f}M",
-                     card.recipe, f"{claim.value:.2%} ({claim.split})" if claim else "-"))
-    head = ("model", "paper", "params", "MACs@48", "recipe", "claimed accuracy")
+        rows.append((name, card.citation, f"{count_params(model):,}",
+                     f"{count_macs(model) / 1e6:,.1f}M ({card.eval_view})", card.recipe,
+                     f"{claim.value:.2%} ({claim.split})" if claim else "-"))
+    head = ("model", "paper", "params", "MACs@48 (own view)", "recipe", "claimed accuracy")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
-    print("\nAny timm model trains as timm:<name> (e.g. timm:resnet18); `fer-bench models --timm NAME` adds rows.")
+    print("\nMACs: one 48x48 image in the model's own evaluation view (a ten-crop model counts its ten crops; under "
+          "a single-view protocol such as the arena's it costs a tenth of that).")
+    print("Any timm model trains as timm:<name> (e.g. timm:resnet18); `fer-bench models --timm NAME` adds rows.")
     return 0
 
 

@@ -149,8 +149,11 @@ class RunRecord:
 
     @property
     def hardware(self) -> str:
-        """The CPU (and its bf16 capability) that measured this run's costs."""
-        return hardware_label(self.environment["hardware"])
+        """The GPUs (model and count) or the CPU (and its bf16 capability) that measured this run's costs."""
+        hw, cfg = self.environment["hardware"], self.config
+        on_gpu = cfg.get("accelerator") in ("gpu", "cuda") or (cfg.get("accelerator", "auto") == "auto"
+                                                                and bool(hw.get("cuda")))
+        return hardware_label(hw, int(cfg.get("world_size") or 1) if on_gpu else 0)
 
     @property
     def precision(self) -> str:

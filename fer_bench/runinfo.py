@@ -20,10 +20,13 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def hardware_label(hw: dict) -> str:
-    """The CPU as costs are compared: its model name and whether it computes bf16 natively. The name alone
-    does not tell two machines apart ('AMD EPYC' has been an AVX2-only and an AVX512-BF16 machine here)."""
-    return hw["cpu"] + (" + AVX512-BF16" if hw.get("bf16_cpu") else "")
+def hardware_label(hw: dict, gpus: int = 0) -> str:
+    """What measured a run's costs: the GPU model and count when `gpus` of them trained it, else the CPU, its
+    model name and whether it computes bf16 natively (the name alone does not tell two machines apart: 'AMD
+    EPYC' has been an AVX2-only and an AVX512-BF16 machine here)."""
+    cpu = hw["cpu"] + (" + AVX512-BF16" if hw.get("bf16_cpu") else "")
+    cuda = hw.get("cuda") or []
+    return f"{gpus}x {cuda[0]} (host {cpu})" if gpus and cuda else cpu
 
 
 def uses_cuda(accelerator: str) -> bool:

@@ -412,3 +412,12 @@ def test_one_malformed_card_does_not_hide_the_good_models(tmp_path, capsys):
     assert main(["models", "--trained", str(tmp_path)]) == 0
     cap = capsys.readouterr()
     assert "50.00%" in cap.out and "lenet5" in cap.out and "not a model card, skipped" in cap.err
+
+
+def test_a_gpu_run_s_hardware_label_names_the_gpus():
+    """#51: each row's hardware label named only the CPU."""
+    from fer_bench.runinfo import hardware_label
+    hw = {"cpu": "AMD EPYC", "bf16_cpu": False, "cuda": ["NVIDIA H100 80GB HBM3"]}
+    assert hardware_label(hw, 2) == "2x NVIDIA H100 80GB HBM3 (host AMD EPYC)"
+    assert hardware_label(hw) == "AMD EPYC"                          # a CPU run on a GPU machine
+    assert hardware_label({"cpu": "Xeon", "bf16_cpu": True, "cuda": []}, 1) == "Xeon + AVX512-BF16"
