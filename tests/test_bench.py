@@ -261,8 +261,8 @@ def test_leaderboard_numbers_match_a_hand_computation(tmp_path):
     write_leaderboard(tmp_path / "best", "best", {"papers": {"kind": "comparison", "title": "Against s", "suite": "s"}})
     md = (tmp_path / "best" / "LEADERBOARD.md").read_text()
     wrong_a = sum(int((preds_of[("a", seed)] != labels).sum()) for seed in range(2))  # z is always right
-    assert f"| a | r | {100 * a.mean():.2f} ± {100 * a.std(ddof=1):.2f} | 3 | {100 * (1 - a.mean()):+.2f} | " \
-        f"{mcnemar_p(wrong_a, 0):.3g} |" in md
+    assert f"| a | r | {100 * a.mean():.2f} ± {100 * ci:.2f} | 3 | {100 * (1 - a.mean()):+.2f} | " \
+        f"{mcnemar_p(wrong_a, 0):.3g} |" in md                                 # ± is the 95% CI here too
     assert "above 2 of 2 rows" in md
 
 

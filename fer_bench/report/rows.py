@@ -77,6 +77,7 @@ class NaturalSummary:
     images: int
     recall: dict[str, float]          # recognition rate per class (seed 002's Table III)
     confusion: np.ndarray = field(repr=False)
+    acc_ci95: float | None = None     # the 95% CI half-width of the seed mean (the ± everywhere)
 
 
 def aggregate(records: list[RunRecord]) -> list[Row]:
@@ -116,7 +117,8 @@ def natural_summary(recs: list[RunRecord]) -> NaturalSummary | None:
         return None
     acc = [n.accuracy for n in nat]
     return NaturalSummary(
-        n=len(nat), acc=mean(acc), acc_std=mean_std_ci(acc)[1], f1=mean(n.macro_f1 for n in nat), images=nat[0].n,
+        n=len(nat), acc=mean(acc), acc_std=mean_std_ci(acc)[1], acc_ci95=mean_std_ci(acc)[2],
+        f1=mean(n.macro_f1 for n in nat), images=nat[0].n,
         recall={c: mean(n.per_class[c]["recall"] for n in nat) for c in nat[0].per_class},
         confusion=np.sum([np.array(n.confusion) for n in nat], axis=0))
 

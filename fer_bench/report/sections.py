@@ -111,9 +111,10 @@ def native_protocols(rows: list[Row]) -> list[str]:
     for r in rows:
         nat = [x.metrics.test_native for x in r.records if x.metrics.test_native is not None]
         if nat:
-            m, s, _ = mean_std_ci([n.accuracy for n in nat])
-            out.append(f"- {r.model} with its own protocol ({nat[0].extra['protocol']}): {pm(m, s)}% PrivateTest "
-                       f"over {len(nat)} seed(s), against {pm(r.test_acc, r.test_acc_std)}% single view.")
+            m, _, ci = mean_std_ci([n.accuracy for n in nat])
+            out.append(f"- {r.model} with its own protocol ({nat[0].extra['protocol']}): {pm(m, ci)}% PrivateTest "
+                       f"over {len(nat)} seed(s), against {pm(r.test_acc, r.test_acc_ci95)}% single view (± 95% CI "
+                       "of the seed mean).")
     return ["", "Own evaluation protocols (an extra column, never the ranking number):", "", *out] if out else []
 
 
@@ -125,12 +126,13 @@ def natural_section(rows: list[Row]) -> list[str]:
     out = ["", "## Natural photos (cross-dataset test)", "",
            f"The selected checkpoint of every run, tested on the natural-expression set ({nat[0].natural.images} "
            "face crops built by `fer-bench natural build` from ordinary photos; never trained or selected on). "
-           "Accuracy and macro-F1 in %, mean over seeds; per class: recognition rate (recall), as in seed 002's "
+           "Accuracy and macro-F1 in %, mean over seeds (± 95% CI of the seed mean); per class: recognition rate "
+           "(recall), as in seed 002's "
            "Table III.", "",
            "| model | recipe | natural acc | natural macro-F1 | PrivateTest acc | "
            + " | ".join(classes) + " |", "|---|---|---:|---:|---:|" + "---:|" * len(classes)]
     for r in sorted(nat, key=lambda r: -r.natural.acc):
-        out.append(f"| {r.name} | {r.recipe} | {pm(r.natural.acc, r.natural.acc_std)} | "
+        out.append(f"| {r.name} | {r.recipe} | {pm(r.natural.acc, r.natural.acc_ci95)} | "
                    f"{100 * r.natural.f1:.2f} | {100 * r.test_acc:.2f} | "
                    + " | ".join(f"{100 * r.natural.recall[c]:.1f}" for c in classes) + " |")
     return out
@@ -167,9 +169,9 @@ def external_section(rows: list[Row], eval_dir: Path) -> list[str]:
             e = [by_run[x.run_id][name] for x in r.records if name in by_run.get(x.run_id, {})]
             if e:
                 scored.append((mean_std_ci([v["metrics"]["accuracy"] for v in e]), r, e))
-        for (acc, sd, _), r, e in sorted(scored, key=lambda t: -t[0][0]):
+        for (acc, _, ci), r, e in sorted(scored, key=lambda t: -t[0][0]):
             f1 = mean(v["metrics"]["macro_f1"] for v in e)
-            out.append(f"| {r.name} | {r.recipe} | {pm(acc, sd)} | {100 * f1:.2f} | {len(e)} | "
+            out.append(f"| {r.name} | {r.recipe} | {pm(acc, ci)} | {100 * f1:.2f} | {len(e)} | "
                        f"{100 * r.test_acc:.2f} |")
         out.append("")
     return out

@@ -79,13 +79,14 @@ def comparison_table(spec: ComparisonTable, ref: Row, other_runs: Path) -> list[
     others = [r for r in aggregate(finished) if not r.label]   # sweep points are not models
     paired_p_values(others, ref)
     lines = ["", f"## {title}", "",
-             f"PrivateTest accuracy, mean over seeds (records in `{other_runs}`), against this suite's reference "
+             f"PrivateTest accuracy, mean over seeds ± 95% CI of that mean (records in `{other_runs}`), against this "
+             "suite's reference "
              f"row **{ref.model} / {ref.recipe}** ({100 * ref.test_acc:.2f}%, {ref.n} seeds). "
              "p: exact McNemar on per-image predictions of matched seeds.", "",
              "| model | recipe | test acc | seeds | this suite's ref minus it (points) | p |",
              "|---|---|---:|---:|---:|---:|"]
     for r in others:
-        lines.append(f"| {r.model} | {r.recipe} | {pm(r.test_acc, r.test_acc_std)} | {r.n} | "
+        lines.append(f"| {r.model} | {r.recipe} | {pm(r.test_acc, r.test_acc_ci95)} | {r.n} | "
                      f"{100 * (ref.test_acc - r.test_acc):+.2f} | {format_p(r.p_vs_ref)} |")
     beaten = [r for r in others if ref.test_acc > r.test_acc]
     return lines + ["", f"The reference row's mean is above {len(beaten)} of {len(others)} rows."]
