@@ -579,3 +579,19 @@ def test_a_target_is_judged_on_the_single_view_and_the_fit_clock(tmp_path):
     for r in recs:
         r.metrics.test_single = None
     assert "**not judged**" in "\n".join(target_table(spec, aggregate(recs)))
+
+
+def test_every_leaderboard_states_the_majority_baseline_and_flags_rows_near_it(tmp_path):
+    """#48: a suite whose models sat at the class prior got no sign of it. Labels: 40 of 100 are class 3, so
+    always answering 3 scores 40%; a row at 43% is within 5 points (flagged), one at 70% is not."""
+    labels = np.array([3] * 40 + [i % 3 for i in range(60)])
+    runs = tmp_path / "m" / "runs"
+    runs.mkdir(parents=True)
+    for model, n_right in (("near", 43), ("far", 70)):
+        preds = labels.copy()
+        preds[n_right:] = (labels[n_right:] + 1) % 7
+        (runs / f"{model}.json").write_text(json.dumps(fake_record(model, 0, labels, preds, val_acc=0.5)))
+    md = write_leaderboard(tmp_path / "m", "m").read_text()
+    assert "Majority-class baseline of this test set: 40.00% (always answering 'happy')" in md
+    assert "| near ⚠ |" in md and "| far |" in md and "within 5 points of it, i.e. barely better than the class " \
+        "prior: near." in md
