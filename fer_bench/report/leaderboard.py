@@ -215,9 +215,10 @@ def _ten_crop_note(rows: list[Row]) -> str:
 
 
 def _crop_averaging(model: str) -> bool:
-    from fer_bench.models import create_model
+    """From the card's stated evaluation view: no model is built in the report layer."""
+    from fer_bench.models import get_card
     try:
-        return getattr(create_model(model), "eval_crops", 1) > 1
+        return get_card(model).eval_view != "single"
     except FerBenchError:
         return False
 
