@@ -11,7 +11,7 @@ from pathlib import Path
 from fer_bench.data.fer2013 import default_data_path
 from fer_bench.errors import FerBenchError
 from fer_bench.io import write_json
-from fer_bench.locks import claim_cell
+from fer_bench.locks import claim_cell, read_owner, stale_reason
 from fer_bench.overrides import Overrides
 from fer_bench.record import RunRecord, read_record
 from fer_bench.runinfo import environment, hardware_label
@@ -149,6 +149,14 @@ def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, results: str, o
         _finish_wandb()
 
 
+def _lock_status(lock: Path) -> str:
+    """'in flight' only while a live process holds the cell; a stale lock will be taken over, so the cell is
+    to run."""
+    if not lock.exists():
+        return "to run"
+    return "in flight" if stale_reason(lock, read_owner(lock)) is None else "stale lock"
+
+
 def dry_run(suite: Suite, results: str = "results", shard: str | None = None, only: str | None = None) -> str:
     """The plan without training: every cell, its status and the minutes it should take, estimated from
     the finished records of the same model and recipe in this suite (median training minutes)."""
@@ -159,7 +167,7 @@ def dry_run(suite: Suite, results: str = "results", shard: str | None = None, on
     status = {}
     for cell in suite.cells:
         path = record_path(suite, cell, results)
-        status[cell.key] = cell_status(path) or ("in flight" if lock_path(suite, cell, results).exists() else "to run")
+        status[cell.key] = cell_status(path) or _lock_status(lock_path(suite, cell, results))
         if status[cell.key] == "finished":
             rec = read_record(path)
             if isinstance(rec, RunRecord):
@@ -184,6 +192,8 @@ def dry_run(suite: Suite, results: str = "results", shard: str | None = None, on
                     f"training steps alone at {images:,} images an epoch, from results/perf/arena_budget.json on "
                     "this hardware; per-epoch validation comes on top)" if floor else "")
                  + (f", plus {unknown} cells with no record of their model to estimate from" if unknown else ""))
+    if any(status[c.key] == "stale lock" for c in cells):
+        lines.append("stale lock: its owner is gone or silent; the next run takes the cell over (and says so)")
     return "\n".join(lines)
 
 

@@ -69,7 +69,7 @@ def evaluate(tm: TrainedModel, faces: FaceSet, precision: str | None = None) -> 
         "command": " ".join(["fer-bench", *sys.argv[1:]]) if sys.argv else "",
         "model": {"run_id": tm.name, "architecture": tm.card["architecture"], "classes": list(tm.classes),
                   "folder": portable_paths(str(tm.folder)), "eval_protocol": tm.card["input"].get("eval_protocol"),
-                  "record_test_accuracy": tm.card["test"]["accuracy"]},
+                  "record_test_accuracy": tm.card["test"].get("accuracy")},
         "set": {"name": faces.name, "source": portable_paths(faces.source), "photos": faces.photos,
                 "scored": len(keep), "skipped": dict(skipped.most_common()),
                 "preprocessing": faces.preprocessing},

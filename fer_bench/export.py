@@ -36,7 +36,8 @@ def onnx_metadata(tm: TrainedModel) -> dict[str, str]:
         "fer_bench.face_crop": f"a face found by {DETECTORS[DEFAULT_DETECTOR]}; square crop with 15% margin; "
                                f"{CONTRAST}",
         "fer_bench.eval_protocol": card["input"].get("eval_protocol", "native"),
-        "fer_bench.test_accuracy": (f"{card['test']['accuracy']:.4f} "
+        "fer_bench.test_accuracy": ("not recorded" if card["test"].get("accuracy") is None else
+                                   f"{card['test']['accuracy']:.4f} "
                                    f"({card['test'].get('scored_on', 'FER-2013 PrivateTest')}, from the run record)"),
     }
 

@@ -18,7 +18,15 @@ import numpy as np
 import torch
 
 from fer_bench.data.faces import DEFAULT_DETECTOR, DETECTORS, face_detector
-from fer_bench.data.fer2013 import CLASS_ALIASES, CLASSES, IMAGE_EXTENSIONS, IMAGE_SIZE, SPLITS, read_csv
+from fer_bench.data.fer2013 import (
+    CLASS_ALIASES,
+    CLASSES,
+    IMAGE_EXTENSIONS,
+    IMAGE_SIZE,
+    SPLITS,
+    USAGE_TO_SPLIT,
+    read_csv,
+)
 from fer_bench.data.natural import crop_face, list_photos, load_natural, read_gray
 from fer_bench.errors import FerBenchError
 
@@ -93,10 +101,15 @@ def read_face_set(path: str | Path, faces: bool = False, label_from_name: str | 
     if p.is_file():
         if not p.name.endswith((".csv", ".csv.gz")):
             raise FerBenchError(f"{p}: a face set file must be a FER-2013-format CSV (emotion,pixels[,Usage])")
-        data = read_csv(p)
+        data = read_csv(p, usage_optional=True)
         mask = data.labels >= 0
         if split is not None:
+            if (data.splits < 0).all():
+                raise FerBenchError(f"--split {split}: {p} has no Usage column, so no splits")
             mask &= data.splits == SPLITS.index(split)
+            if not mask.any():
+                usage = next(k for k, v in USAGE_TO_SPLIT.items() if v == SPLITS.index(split))
+                raise FerBenchError(f"--split {split}: {p} has no {usage} rows")
         data = data.subset(mask)
         return FaceSet(p.name.split(".")[0] + (f"-{split}" if split else ""), str(p), data.images,
                        [data.classes[i] for i in data.labels.tolist()], data.ids, len(data),

@@ -44,36 +44,47 @@ def _age(path: Path) -> float:
         return 0.0
 
 
+def read_owner(lock: Path) -> dict:
+    """The lock's owner as written ({} when the file is empty, garbage or gone)."""
+    try:
+        owner = json.loads(lock.read_text())
+    except (OSError, ValueError):
+        return {}
+    return owner if isinstance(owner, dict) else {}
+
+
+def stale_reason(lock: Path, owner: dict) -> str | None:
+    """Why the lock no longer guards a live run (None when it does): its owner ran on this host and is gone,
+    its heartbeat (the file's modification time, touched every epoch) is older than HEARTBEAT_LIMIT_SECONDS
+    whatever host it came from, or it has no readable owner and is older than any live writer could leave it
+    (a process killed between creating the lock and writing it, microseconds apart)."""
+    pid, age = owner.get("pid"), _age(lock)
+    if not pid:
+        return f"empty or unreadable lock older than {EMPTY_LOCK_SECONDS} s" if age > EMPTY_LOCK_SECONDS else None
+    if age > HEARTBEAT_LIMIT_SECONDS:
+        return (f"pid {pid} on {owner.get('host', '?')} has not beaten for {age / 3600:.1f} h "
+                f"(limit {HEARTBEAT_LIMIT_SECONDS / 3600:.0f} h)")
+    if owner.get("host") == socket.gethostname() and isinstance(pid, int) and not _pid_alive(pid):
+        return f"pid {pid} on this host is gone"
+    return None
+
+
 def claim_cell(lock: Path) -> str | None:
     """Claim a cell atomically (O_CREAT | O_EXCL): None when this process now owns it, otherwise who
-    does. A lock is stale, and taken over with a line saying so, when its owner ran on this host and is gone,
-    or when its heartbeat (the file's modification time, touched every epoch) is older than
-    HEARTBEAT_LIMIT_SECONDS, whatever host it came from."""
+    does. A stale lock (`stale_reason`) is taken over, with a line saying so when its owner may have been
+    on another host or never wrote itself."""
     lock.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
     for _ in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            try:
-                owner = json.loads(lock.read_text())
-                owner = owner if isinstance(owner, dict) else {}
-            except (OSError, ValueError):
-                owner = {}
-            # No readable owner: a process killed between creating the lock and writing it (a few
-            # microseconds apart), once the file is older than any live writer could leave it.
-            orphan = not owner.get("pid") and _age(lock) > EMPTY_LOCK_SECONDS
-            if orphan:
-                print(f"fer-bench: {lock}: empty or unreadable lock older than {EMPTY_LOCK_SECONDS} s, taken over",
-                      file=sys.stderr)
-            silent = bool(owner.get("pid")) and _age(lock) > HEARTBEAT_LIMIT_SECONDS
-            if silent:
-                print(f"fer-bench: {lock}: pid {owner.get('pid')} on {owner.get('host', '?')} has not beaten for "
-                      f"{_age(lock) / 3600:.1f} h (limit {HEARTBEAT_LIMIT_SECONDS / 3600:.0f} h): taken over",
-                      file=sys.stderr)
-            if orphan or silent or (owner.get("host") == me["host"] and isinstance(owner.get("pid"), int)
-                                    and not _pid_alive(owner["pid"])):
-                # Stale: rename it away first, so that of two processes taking it over only one succeeds.
+            owner = read_owner(lock)
+            why = stale_reason(lock, owner)
+            if why is not None:
+                if not why.endswith("is gone"):
+                    print(f"fer-bench: {lock}: {why}: taken over", file=sys.stderr)
+                # Rename it away first, so that of two processes taking it over only one succeeds.
                 try:
                     os.rename(lock, lock.with_suffix(f".stale-{os.getpid()}"))
                     lock.with_suffix(f".stale-{os.getpid()}").unlink()

@@ -19,6 +19,7 @@ import torch
 
 from fer_bench.errors import FerBenchError
 from fer_bench.runinfo import hardware_label
+from fer_bench.validate import is_int, is_number
 
 RECORD_SCHEMA = 2
 
@@ -225,13 +226,51 @@ def decode_record(d: dict, where: str = "record") -> RunRecord | FailedRecord:
     """A record's JSON object as its type; a record this version cannot read is one clear error."""
     if not isinstance(d, dict):
         raise FerBenchError(f"{where}: not a run record (expected a JSON object)")
+    if not is_int(d.get("schema", 1)):
+        raise FerBenchError(f"{where}: key 'schema' must be an integer, not {d['schema']!r}")
     if d.get("schema", 1) > RECORD_SCHEMA:
         raise FerBenchError(f"{where}: record schema {d['schema']} is newer than this fer-bench reads "
                             f"({RECORD_SCHEMA}); update fer-bench")
     try:
-        return RunRecord.decode(d) if d.get("status") == "finished" else FailedRecord.decode(d)
-    except (KeyError, TypeError) as e:
+        if d.get("status") != "finished":
+            return FailedRecord.decode(d)
+        _check_values(d, where)
+        return RunRecord.decode(d)
+    except (KeyError, TypeError, AttributeError) as e:
         raise FerBenchError(f"{where}: not a valid run record ({type(e).__name__}: {e})") from None
+
+
+def _check_values(d: dict, where: str) -> None:
+    """The values the reports compute with, checked once here: a hand-edited or truncated record is one line
+    naming its key, never a traceback (or a wrong number) deep in a leaderboard."""
+    def bad(key: str, want: str) -> FerBenchError:
+        return FerBenchError(f"{where}: key {key!r} must be {want}")
+    metrics = {k: v for k, v in d["metrics"].items() if k != "test_tta"}
+    for name, sm in (metrics | {f"test_tta.{k}": v for k, v in d["metrics"].get("test_tta", {}).items()}).items():
+        if not all(is_number(sm.get(k)) for k in ("accuracy", "macro_f1")):
+            raise bad(f"metrics.{name}", "an object with accuracy and macro_f1 as numbers")
+    preds, labels = d["test_predictions"], d.get("test_labels", [])
+    for key, v in (("test_predictions", preds), ("test_labels", labels)):
+        if not isinstance(v, list) or not all(is_int(x) for x in v):
+            raise bad(key, "a list of class indices")
+    if labels and len(labels) != len(preds):
+        raise bad("test_predictions", f"as long as test_labels ({len(labels)}), not {len(preds)}")
+    if d.get("test_probs"):
+        try:
+            n = len(base64.b64decode(d["test_probs"], validate=True)) // 2
+        except (ValueError, TypeError):   # binascii.Error is a ValueError
+            n = -1
+        if n != len(preds) * len(d["data"]["classes"]):
+            raise bad("test_probs", f"base64 float16 probabilities for {len(preds)} images")
+    if not isinstance(d["curves"], list) or not all(isinstance(c, dict) and all(
+            v is None or is_number(v) for v in c.values()) for c in d["curves"]):
+        raise bad("curves", "a list of per-epoch objects of numbers")
+    sel = d["selection"]
+    if not (sel.get("best_epoch") is None or is_int(sel["best_epoch"])) or not is_int(sel.get("epochs_run")):
+        raise bad("selection", "best_epoch and epochs_run as integers")
+    for k, v in d["timing"].items():
+        if v is not None and not isinstance(v, dict) and not is_number(v):
+            raise bad(f"timing.{k}", "a number")
 
 
 def read_record(path: Path) -> RunRecord | FailedRecord:

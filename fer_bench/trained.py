@@ -12,6 +12,7 @@ import torch
 from fer_bench.data.augment import to_float
 from fer_bench.errors import FerBenchError
 from fer_bench.models import create_model
+from fer_bench.validate import is_number
 
 
 @dataclass
@@ -60,26 +61,58 @@ def load_trained(where: str | Path) -> TrainedModel:
     folder = find_model_folder(where)
     try:
         card = json.loads((folder / "card.json").read_text())
-        arch, classes = card["architecture"], tuple(card["classes"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError) as e:
         raise FerBenchError(f"{folder / 'card.json'}: not a model card ({e})") from None
+    check_card(card, folder / "card.json")
+    arch, classes = card["architecture"], tuple(card["classes"])
     model = create_model(arch, num_classes=len(classes))
     try:
         state = load_file(str(folder / "model.safetensors"))
     except (OSError, SafetensorError) as e:
         raise FerBenchError(f"{folder / 'model.safetensors'}: cannot read the weights ({e})") from None
+    # A diverged run's weights predict one class with NaN scores: refuse them rather than report an accuracy.
+    bad = next((k for k, t in state.items() if t.is_floating_point() and not torch.isfinite(t).all()), None)
+    if bad is not None:
+        raise FerBenchError(f"{folder / 'model.safetensors'}: tensor {bad!r} holds NaN or infinite values "
+                            "(a diverged run?); these weights cannot predict")
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
         raise FerBenchError(f"{folder / 'model.safetensors'}: does not fit {arch} with {len(classes)} classes "
                             f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
     # The evaluated view of a crop-averaging model (ten-crop) is part of what its numbers mean.
-    if card.get("input", {}).get("eval_protocol") == "single" and hasattr(model, "eval_crops"):
+    if card["input"].get("eval_protocol") == "single" and hasattr(model, "eval_crops"):
         model.eval_crops = 1
     channels_last = bool(card.get("channels_last", False))
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     return TrainedModel(folder, card, model.eval(), classes, card.get("precision", "32-true"), channels_last)
+
+
+def check_card(card: object, path: Path) -> None:
+    """A card is edited by hand at times: every field the commands read is checked here, once, so a wrong
+    type is one line naming the key. `input` and `test` may be absent (a card from outside a run); they
+    become empty sections."""
+    def bad(key: str, want: str) -> FerBenchError:
+        return FerBenchError(f"{path}: key {key!r} must be {want}")
+    if not isinstance(card, dict):
+        raise FerBenchError(f"{path}: not a model card (a JSON object is expected)")
+    for key in ("architecture", "run_id"):
+        if not isinstance(card.get(key), str) or not card[key]:
+            raise bad(key, "a non-empty string")
+    classes = card.get("classes")
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+        raise bad("classes", "a non-empty list of class names")
+    for key in ("input", "test", "val"):
+        card.setdefault(key, {})
+        if not isinstance(card[key], dict):
+            raise bad(key, "an object")
+    for key in ("test", "val"):
+        acc = card[key].get("accuracy")
+        if acc is not None and not is_number(acc):
+            raise bad(f"{key}.accuracy", "a number")
+    if card.get("precision", "32-true") not in ("32-true", *AUTOCAST):
+        raise bad("precision", f"one of 32-true, {', '.join(AUTOCAST)}")
 
 
 AUTOCAST = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}

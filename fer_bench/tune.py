@@ -23,6 +23,7 @@ from fer_bench.bench import suite_dir
 from fer_bench.io import write_json
 from fer_bench.overrides import Overrides
 from fer_bench.suite import Cell, Suite
+from fer_bench.tuning_space import read_trials
 
 # A running trial writes a heartbeat this often; one silent for GRACE seconds is failed and retried.
 HEARTBEAT, GRACE = 60, 600
@@ -38,15 +39,7 @@ def default_storage(suite: Suite, results: str | Path = "results") -> str:
 
 def trial_records(suite: Suite, model: str, results: str | Path = "results") -> list[dict]:
     """The model's finished trials, in the order they started (the first `trials` of them count)."""
-    import json
-    recs = []
-    for p in sorted(trials_dir(suite, results).glob(f"{model}__t*.json")):
-        try:
-            rec = json.loads(p.read_text())
-        except (OSError, ValueError):
-            continue
-        if rec.get("model") == model and rec.get("status") in ("complete", "diverged"):
-            recs.append(rec)
+    recs = read_trials(trials_dir(suite, results), model)
     return sorted(recs, key=lambda r: r["started"])[:suite.tuning.trials]
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from fer_bench.errors import FerBenchError
-from fer_bench.validate import check_keys
+from fer_bench.validate import check_keys, is_int, is_number
 
 # The families the tuned base recipe knows how to run (its momentum/Nesterov apply to SGD only).
 FAMILIES = ("sgd", "adamw")
@@ -112,3 +113,37 @@ def parse_tuning(where: str, raw) -> TuningSpec:
         optimizers=tuple(opts), lr=per["lr"], weight_decay=per["weight_decay"],
         label_smoothing=_range(f"{where}: tuning.space.label_smoothing", space["label_smoothing"], log=False,
                                upper=0.99))
+
+
+def read_trials(folder: Path, model: str | None = None) -> list[dict]:
+    """The trial records in `folder` (of one model, or all), in file order. Records are written atomically, so
+    a malformed one was edited or damaged by hand: one line naming the file and key, never a traceback."""
+    import json
+    out = []
+    for p in sorted(Path(folder).glob(f"{model or '*'}__t*.json")):
+        try:
+            t = json.loads(p.read_text())
+        except (OSError, ValueError) as e:
+            raise FerBenchError(f"{p}: not a trial record ({e})") from None
+        if not isinstance(t, dict) or t.get("kind") != "tuning_trial":
+            raise FerBenchError(f"{p}: not a trial record (kind must be 'tuning_trial')")
+        for key, ok, want in (
+                ("model", isinstance(t.get("model"), str), "a model name"),
+                ("name", isinstance(t.get("name"), str), "the trial's name"),
+                ("status", t.get("status") in ("complete", "diverged"), "complete or diverged"),
+                ("started", isinstance(t.get("started"), str), "an ISO time"),
+                ("value", is_number(t.get("value")), "a number"),
+                ("params", isinstance(t.get("params"), dict) and all(
+                    is_number(v) or isinstance(v, str) for v in t["params"].values()), "an object of values"),
+                ("overrides", isinstance(t.get("overrides"), dict), "an object"),
+                ("budget", isinstance(t.get("budget"), dict) and all(
+                    is_int(t["budget"].get(k)) for k in ("epochs", "train_images")), "integer epochs and train_images"),
+                ("timing", isinstance(t.get("timing"), dict) and is_number(t["timing"].get("fit_seconds")),
+                 "an object with fit_seconds"),
+                ("curves", isinstance(t.get("curves"), list) and all(isinstance(c, dict) and all(
+                    v is None or is_number(v) for v in c.values()) for c in t["curves"]), "per-epoch numbers")):
+            if not ok:
+                raise FerBenchError(f"{p}: key {key!r} must be {want}")
+        if model is None or t["model"] == model:
+            out.append(t)
+    return out

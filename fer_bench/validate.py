@@ -7,6 +7,14 @@ import difflib
 from fer_bench.errors import FerBenchError
 
 
+def is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)     # JSON true is not the number 1
+
+
+def is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def closest(key: str, allowed) -> str:
     """' (did you mean X?)' for a near miss, else the allowed keys."""
     near = difflib.get_close_matches(str(key), list(allowed), n=1)

@@ -110,10 +110,11 @@ def _read_text(path: Path) -> str:
         raise FerBenchError(f"{path}: not a text CSV (byte {e.start} is not ASCII)") from None
 
 
-def read_csv(path: str | Path) -> FERData:
+def read_csv(path: str | Path, usage_optional: bool = False) -> FERData:
     """Read the original `fer2013.csv` (or `.csv.gz`): columns emotion, pixels, Usage, in any order. Kaggle's
     `icml_face_data.csv` (the file torchvision.datasets.FER2013 reads) has the same rows with a header
-    `emotion, Usage, pixels`: spaces after the commas are ignored."""
+    `emotion, Usage, pixels`: spaces after the commas are ignored. With `usage_optional` (a set to score,
+    not to train on) a CSV without Usage reads with every split -1."""
     path = Path(path)
     text = _read_text(path)
     try:
@@ -121,7 +122,7 @@ def read_csv(path: str | Path) -> FERData:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise FerBenchError(f"{path}: not a valid CSV ({str(e).strip()})") from None
     df.columns = [str(c).strip() for c in df.columns]
-    need = ["emotion", "pixels", "Usage"]
+    need = ["emotion", "pixels"] + ([] if usage_optional and "Usage" not in df.columns else ["Usage"])
     if not set(need) <= set(df.columns):
         raise FerBenchError(
             f"{path}: expected columns {','.join(need)}; found {','.join(map(str, df.columns))}"
@@ -137,7 +138,7 @@ def read_csv(path: str | Path) -> FERData:
             f"{path}: row {i} (line {i + 2}): unknown emotion code {df['emotion'][i]!r} "
             f"(expected 0-6: {', '.join(CLASSES)})"
         )
-    usage = df["Usage"].str.strip().map(USAGE_TO_SPLIT)
+    usage = df["Usage"].str.strip().map(USAGE_TO_SPLIT) if "Usage" in need else pd.Series(-1, index=df.index)
     if usage.isna().any():
         i = int(np.argmax(usage.isna().to_numpy()))
         raise FerBenchError(

@@ -97,7 +97,8 @@ def list_photos(src: Path) -> list[tuple[Path, str | None, str]]:
                 if row["file"] is None or row["emotion"] is None:
                     raise FerBenchError(f"{labels_csv}: row {n} has fewer than 2 fields (file,emotion)")
                 given = row["emotion"].strip()
-                name = CLASSES[int(given)] if given.isdigit() and int(given) < len(CLASSES) else canonical_class(given)
+                code = given.isascii() and given.isdigit() and int(given) < len(CLASSES)   # not '²': a digit to str
+                name = CLASSES[int(given)] if code else canonical_class(given)
                 path = src / row["file"].strip()
                 # A labels file names photos inside SRC: '../x.jpg' or '/etc/x' would read other files.
                 if Path(row["file"].strip()).is_absolute() or not path.resolve().is_relative_to(root):
@@ -149,8 +150,12 @@ def build_natural(src: str | Path, out: str | Path, opts: CropOptions = CropOpti
     photos = list_photos(src)
     check_out_folder(src, out)
     find_faces = face_detector(detector)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:   # the build goes to a sibling of OUT first: its folder must take files before any photo is read
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as e:
+        why = "a file, not a folder" if out.parent.is_file() else e.strerror or e
+        raise FerBenchError(f"{out}: cannot write the build beside it in {out.parent} ({why})") from None
     rows = []
     used: set[str] = set()
     try:

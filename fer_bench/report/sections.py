@@ -14,6 +14,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, pm
 from fer_bench.stats import cohen_kappa, mean_std_ci
+from fer_bench.validate import is_number
 
 
 def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
@@ -145,8 +146,14 @@ def external_section(rows: list[Row], eval_dir: Path) -> list[str]:
     for p in sorted(eval_dir.glob("*.json")) if eval_dir.is_dir() else []:
         try:
             ev = json.loads(p.read_text())
+            m = ev["metrics"]
+            bad = next((k for k, v in (("metrics.accuracy", m["accuracy"]), ("metrics.macro_f1", m["macro_f1"]),
+                                       ("metrics.majority_baseline", m["majority_baseline"]["accuracy"]),
+                                       ("set.scored", ev["set"]["scored"])) if not is_number(v)), None)
+            if bad or not isinstance(ev["set"]["skipped"], dict):
+                raise FerBenchError(f"{p}: key {bad or 'set.skipped'!r} of the eval record has a wrong type")
             by_run[ev["model"]["run_id"]][ev["set"]["name"]] = ev
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise FerBenchError(f"{p}: not a valid eval record") from None
     sets = sorted({name for evs in by_run.values() for name in evs})
     if not sets:

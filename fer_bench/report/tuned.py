@@ -6,7 +6,6 @@ the reference suite's run records; nothing here trains."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -16,19 +15,15 @@ from fer_bench.plots import OKABE_ITO, pyplot, savefig
 from fer_bench.record import RunRecord, load_records
 from fer_bench.report.rows import Row, aggregate, paired_p
 from fer_bench.stats import format_p, rank_intervals, tiers
+from fer_bench.tuning_space import read_trials
 
 NEAR_PRIOR = 0.05   # a row within 5 points of always answering the majority class is flagged
 
 
 def _trials(suite_dir: Path) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
-    for p in sorted((suite_dir / "trials").glob("*.json")):
-        try:
-            t = json.loads(p.read_text())
-        except (OSError, ValueError):
-            continue
-        if t.get("kind") == "tuning_trial":
-            out.setdefault(t["model"], []).append(t)
+    for t in read_trials(suite_dir / "trials"):
+        out.setdefault(t["model"], []).append(t)
     return out
 
 
