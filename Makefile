@@ -79,6 +79,7 @@ speedrun: natural
 
 leaderboard:
 	$(BIN)/fer-bench leaderboard $(SUITE)
+	$(BIN)/fer-bench results
 
 clean:
 	rm -rf work .pytest_cache .ruff_cache

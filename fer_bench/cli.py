@@ -167,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--results", default="results", help="results folder (default results/)")
     lb.set_defaults(func=commands.cmd_leaderboard)
 
+    rs = sub.add_parser("results", help="regenerate results/README.md and README.md's headline table",
+                        description="Write results/README.md (every suite: its question, runs, dates, hardware, "
+                        "top rows) and the headline table between README.md's markers, from the run records "
+                        "alone (arena v2 beside arena v1).")
+    rs.add_argument("--results", default="results", help="results folder (default results/)")
+    rs.add_argument("--readme", default="README.md", help="the README whose headline table is replaced "
+                    "(skipped when the file does not exist)")
+    rs.set_defaults(func=commands.cmd_results)
+
     rc = sub.add_parser("recipes", help="list training recipes",
                         description="List every training recipe: where it comes from and what is interpretation.")
     rc.set_defaults(func=commands.cmd_recipes)

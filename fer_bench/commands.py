@@ -91,23 +91,15 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def cmd_trained(folder: str) -> int:
     """The kept models (weights + card.json) under `folder`, best test accuracy first."""
-    import json
-    cards = []
-    for path in sorted(Path(folder).rglob("card.json")):
-        try:
-            card = json.loads(path.read_text())
-            # Everything the listing prints, checked here: one malformed card must not hide the good ones.
-            acc, val = float(card["test"]["accuracy"]), float(card["val"]["accuracy"])
-            card = {**card, "architecture": str(card["architecture"]), "recipe": str(card["recipe"]),
-                    "val": {"accuracy": val}, "test": {"scored_on": str(card["test"].get("scored_on", ""))}}
-            cards.append((acc, card, path.parent))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
+    from fer_bench.trained import kept_cards
+    cards, skipped = kept_cards(Path(folder))
+    for path in skipped:
+        print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
     if not cards:
         raise FerBenchError(f"{folder}: no kept models (folders with model.safetensors + card.json)")
     print(f"{'test acc':>8}  {'val acc':>7}  {'architecture':<20} {'recipe':<20} folder")
-    for acc, card, where in sorted(cards, key=lambda c: -c[0]):
-        subset = card.get("test", {}).get("scored_on", "")
+    for acc, card, where in cards:
+        subset = card["test"]["scored_on"]
         print(f"{100 * acc:7.2f}%  {100 * card['val']['accuracy']:6.2f}%  {card['architecture']:<20} "
               f"{card['recipe']:<20} {where}" + (f"  ({subset})" if subset.startswith("a subset") else ""))
     return 0
@@ -189,6 +181,12 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
     check_writable(suite_dir(suite, a.results))
     md = _write_leaderboard(suite, a.results)
     print(f"leaderboard: {md}")
+    return 0
+
+
+def cmd_results(a: argparse.Namespace) -> int:
+    from fer_bench.report.index import write_index
+    print(write_index(Path(a.results), Path(a.readme)))
     return 0
 
 

@@ -55,6 +55,22 @@ def find_model_folder(where: str | Path) -> Path:
     raise FerBenchError(f"{p}: not a kept model (expected a folder with model.safetensors and card.json)")
 
 
+def kept_cards(folder: Path) -> tuple[list[tuple[float, dict, Path]], list[Path]]:
+    """(test accuracy, card, model folder) of every kept model under `folder`, best first, and the card
+    files that could not be read: one malformed card must not hide the good ones."""
+    cards, skipped = [], []
+    for path in sorted(folder.rglob("card.json")):
+        try:
+            card = json.loads(path.read_text())
+            acc, val = float(card["test"]["accuracy"]), float(card["val"]["accuracy"])
+            card = {**card, "architecture": str(card["architecture"]), "recipe": str(card["recipe"]),
+                    "val": {"accuracy": val}, "test": {"scored_on": str(card["test"].get("scored_on", ""))}}
+            cards.append((acc, card, path.parent))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            skipped.append(path)
+    return sorted(cards, key=lambda c: -c[0]), skipped
+
+
 def load_trained(where: str | Path) -> TrainedModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
