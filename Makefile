@@ -10,7 +10,7 @@ SUITE  ?= paper-repro
 
 NATURAL_SRC ?= ../shared/data/natural
 
-.PHONY: arena arena-v1 paper-budget best speedrun perf natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
+.PHONY: arena arena-v1 paper-budget best speedrun perf gpu-pack gpu-check natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,16 @@ leaderboard:
 
 clean:
 	rm -rf work .pytest_cache .ruff_cache
+
+# The GPU check (benchmarks/gpu/): `make gpu-pack` here writes data/gpu/fer2013.npz.xz (the FER-2013 copy that
+# fits beside the tree); `make gpu-check` on the GPU box runs without an install (its own python3 if there is no
+# .venv) and writes $(GPU_OUT); on a machine without a GPU it says so and exits 0.
+GPU_PY  := $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+GPU_OUT ?= results/gpu
+gpu-pack:
+	$(GPU_PY) benchmarks/gpu/pack.py
+gpu-check:
+	$(GPU_PY) benchmarks/gpu/check.py --out $(GPU_OUT)
 
 # Speed measurements (benchmarks/perf/*.py -> results/perf/*.md). Run them on an idle machine.
 perf:

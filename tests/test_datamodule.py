@@ -1,8 +1,8 @@
 import torch
 
 from fer_bench.data.augment import AugmentConfig
-from fer_bench.data.datamodule import EpochBatchSampler, FERDataModule, stratified_subset
-from fer_bench.data.fer2013 import CLASSES
+from fer_bench.data.datamodule import EpochBatchSampler, FERDataModule
+from fer_bench.data.fer2013 import CLASSES, stratified_subset
 
 
 def test_oversampling_reaches_the_targets_and_keeps_every_image():

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from fer_bench.data.augment import AugmentConfig, augment, to_float
-from fer_bench.data.fer2013 import CLASSES, SPLITS, TEST, TRAIN, VAL, FERData, canonical_class
+from fer_bench.data.fer2013 import CLASSES, SPLITS, TEST, TRAIN, VAL, FERData, canonical_class, stratified_subset
 from fer_bench.data.load import LoadOptions, load_dataset
 from fer_bench.errors import FerBenchError
 
@@ -79,18 +79,6 @@ class EpochBatchSampler:
                                    for c, t in self.targets.items()) * self.shuffle
         batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return batches // self.world_size if self.world_size > 1 else batches
-
-
-def stratified_subset(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
-    """Indices of a seeded subset of n items with (about) the class proportions of labels."""
-    if n >= len(labels):
-        return torch.arange(len(labels))
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(len(labels), generator=g)
-    # Sorting a random permutation by class and taking every k-th keeps proportions.
-    order = perm[torch.argsort(labels[perm], stable=True)]
-    pick = torch.linspace(0, len(labels) - 1, n).round().long()
-    return order[pick].sort().values
 
 
 class FERDataModule(L.LightningDataModule):

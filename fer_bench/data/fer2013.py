@@ -89,6 +89,18 @@ class FERData:
         return out
 
 
+def stratified_subset(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """Indices of a seeded subset of n items with (about) the class proportions of labels."""
+    if n >= len(labels):
+        return torch.arange(len(labels))
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(labels), generator=g)
+    # Sorting a random permutation by class and taking every k-th keeps proportions.
+    order = perm[torch.argsort(labels[perm], stable=True)]
+    pick = torch.linspace(0, len(labels) - 1, n).round().long()
+    return order[pick].sort().values
+
+
 def canonical_class(name: str) -> str | None:
     return CLASS_ALIASES.get(name.strip().lower().replace("-", "_"))
 
@@ -233,7 +245,9 @@ def resolve_source(path: str | Path, fmt: str = "auto") -> tuple[str, Path]:
     if p.is_file():
         if p.name.endswith((".csv", ".csv.gz")) and fmt in ("auto", "csv"):
             return "csv", p
-        raise FerBenchError(f"{p}: expected fer2013.csv, fer2013.csv.gz or an image folder")
+        if p.name.endswith(".npz.xz") and fmt == "auto":
+            return "pack", p   # fer_bench.data.pack: the compact copy that travels to the GPU box
+        raise FerBenchError(f"{p}: expected fer2013.csv, fer2013.csv.gz, a data pack (.npz.xz) or an image folder")
     if fmt in ("auto", "csv"):
         for name in ("fer2013.csv", "fer2013.csv.gz", "icml_face_data.csv", "icml_face_data.csv.gz"):
             if (p / name).is_file():

@@ -15,6 +15,7 @@ import torch
 from fer_bench.data.fer2013 import CLASSES, FERData, read_csv, resolve_source
 from fer_bench.data.ferplus import ferplus_labels_from_votes, read_ferplus_votes, vote_distribution
 from fer_bench.data.folders import read_folder
+from fer_bench.data.pack import read_pack
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path
 
@@ -77,7 +78,7 @@ def load_dataset(path: str | Path, opts: LoadOptions | None = None,
     sources = [src]
     if opts.labels == "ferplus":
         if fmt != "csv":
-            raise FerBenchError(f"{src}: FER+ labels need the original fer2013.csv, not an image folder")
+            raise FerBenchError(f"{src}: FER+ labels need the original fer2013.csv, not an image folder or a pack")
         fp = Path(opts.ferplus_path) if opts.ferplus_path else src.parent / "fer2013new.csv"
         if not fp.is_file():
             raise FerBenchError(f"{fp}: FER+ votes file not found (pass --ferplus PATH)")
@@ -126,6 +127,8 @@ def _read(fmt: str, src: Path, sources: list[Path], opts: LoadOptions) -> FERDat
     """Decode the source and apply the label and cleaning options (everything the cache holds)."""
     if fmt == "csv":
         data = read_csv(src)
+    elif fmt == "pack":
+        data = read_pack(src)
     else:
         data = read_folder(src, opts.val_fraction, opts.split_seed)
     if opts.labels == "ferplus":
