@@ -258,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--force", action="store_true", help="replace an existing --out file")
     ex.add_argument("--data", help="FER-2013 for the parity check's PrivateTest images. " + DATA_HELP)
     ex.set_defaults(func=commands.cmd_export)
+    for cmd in (e, pr, ex):   # a kept model runs where asked, in that device's autocast
+        cmd.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto (CUDA when "
+                         "visible, else the CPU), cpu or cuda; cuda on a machine without one is refused")
 
     d = sub.add_parser("data", help="dataset tools", description="Dataset tools.")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="COMMAND")

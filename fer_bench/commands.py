@@ -219,7 +219,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from fer_bench.trained import load_trained
     if a.out and len(a.on) > 1:
         raise FerBenchError("--out names one file: give one --on set, or use --results")
-    tm = load_trained(a.model)
+    tm = load_trained(a.model, a.device)
     if not a.out:   # names that would put the record outside RESULTS/eval/: refused before any work
         eval_record_path(Path(a.results), {"model": {"run_id": tm.name}, "set": {"name": a.name or "x"}})
     elif Path(a.out).is_dir():
@@ -246,7 +246,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
     from fer_bench.suite import check_numbers
     from fer_bench.trained import load_trained
     check_numbers("command line", {"every": a.every})
-    tm = load_trained(a.model)
+    tm = load_trained(a.model, a.device)
     paths = list_inputs(a.inputs)
     targets = {}
     if a.annotate:
@@ -271,7 +271,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     from fer_bench.export import PARITY_IMAGES, export_onnx, privatetest_images
     from fer_bench.io import check_writable
     from fer_bench.trained import load_trained
-    tm = load_trained(a.model)
+    tm = load_trained(a.model, a.device)
     out = Path(a.out) if a.out else tm.folder / "model.onnx"
     if out.is_dir():
         raise FerBenchError(f"--out {out}: is a folder; give the ONNX file's name, e.g. {out / 'model.onnx'}")

@@ -74,6 +74,7 @@ def evaluate(tm: TrainedModel, faces: FaceSet, precision: str | None = None) -> 
                 "scored": len(keep), "skipped": dict(skipped.most_common()),
                 "preprocessing": faces.preprocessing},
         "precision": precision or tm.precision,
+        "device": tm.device,
         "metrics": score(probs, labels, tm.classes),
         "predictions": probs.argmax(1).tolist(),
         "ids": [faces.ids[i] for i in keep],

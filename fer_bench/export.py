@@ -44,7 +44,7 @@ def onnx_metadata(tm: TrainedModel) -> dict[str, str]:
 
 def to_onnx(model: torch.nn.Module, path: Path) -> None:
     """torch.export-based exporter (the maintained one), batch dimension dynamic."""
-    x = torch.rand(2, 1, 48, 48)
+    x = torch.rand(2, 1, 48, 48, device=next(model.parameters()).device)
     batch = torch.export.Dim("batch", min=1, max=65536)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -43,6 +43,18 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return "bf16-mixed" if cpu_supports_bf16() else "32-true"
 
 
+def resolve_device(device: str) -> str:
+    """`--device` of eval, predict and export: auto (CUDA when visible), cpu or cuda; one line when the asked-for
+    GPU is not on this machine."""
+    from fer_bench.errors import FerBenchError
+    if device not in ("auto", "cpu", "cuda"):
+        raise FerBenchError(f"--device {device!r}: expected auto, cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise FerBenchError(f"--device cuda: no CUDA GPU is visible on this machine (torch {torch.__version__}, "
+                            f"CUDA build {torch.version.cuda or 'none'}); use cpu or auto")
+    return "cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device
+
+
 def check_accelerator(accelerator: str) -> None:
     """One line, before any work, when the asked-for device is not on this machine (Lightning's own error
     is a 28-line traceback)."""

@@ -23,6 +23,7 @@ class TrainedModel:
     classes: tuple[str, ...]
     precision: str
     channels_last: bool
+    device: str = "cpu"      # where the model runs: its inputs go there and autocast is that device's
 
     @property
     def name(self) -> str:
@@ -71,9 +72,13 @@ def kept_cards(folder: Path) -> tuple[list[tuple[float, dict, Path]], list[Path]
     return sorted(cards, key=lambda c: -c[0]), skipped
 
 
-def load_trained(where: str | Path) -> TrainedModel:
+def load_trained(where: str | Path, device: str = "cpu") -> TrainedModel:
+    """The kept model at `where` on `device` (auto | cpu | cuda, as `--device` takes it)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
+
+    from fer_bench.runinfo import resolve_device
+    device = resolve_device(device)
     folder = find_model_folder(where)
     try:
         card = json.loads((folder / "card.json").read_text())
@@ -102,7 +107,8 @@ def load_trained(where: str | Path) -> TrainedModel:
     channels_last = bool(card.get("channels_last", False))
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    return TrainedModel(folder, card, model.eval(), classes, card.get("precision", "32-true"), channels_last)
+    return TrainedModel(folder, card, model.to(device).eval(), classes, card.get("precision", "32-true"),
+                        channels_last, device)
 
 
 def check_card(card: object, path: Path) -> None:
@@ -137,17 +143,18 @@ AUTOCAST = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 @torch.no_grad()
 def predict_probs(tm: TrainedModel, images: torch.Tensor, precision: str | None = None,
                   batch_size: int = 512) -> torch.Tensor:
-    """uint8 (N, 48, 48) face crops -> softmax (N, classes), float32 on the CPU.
+    """uint8 (N, 48, 48) face crops -> softmax (N, classes), float32 on the CPU, computed on the model's device
+    with that device's autocast.
 
     Batches of 512 in order, as a run's evaluation loader feeds them, so that a record's numbers
-    are reproduced exactly in its own precision."""
+    are reproduced exactly in its own precision (on the device type it was scored on)."""
     precision = precision or tm.precision
     dtype = AUTOCAST.get(precision)
     out = []
-    with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+    with torch.autocast(tm.device, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
         for s in range(0, len(images), batch_size):
-            x = to_float(images[s:s + batch_size])
+            x = to_float(images[s:s + batch_size]).to(tm.device)
             if tm.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            out.append(tm.model(x).float().softmax(1))
+            out.append(tm.model(x).float().softmax(1).cpu())
     return torch.cat(out) if out else torch.zeros(0, len(tm.classes))

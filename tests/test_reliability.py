@@ -594,3 +594,20 @@ def test_dry_run_shows_dead_and_garbage_locks_as_stale_not_in_flight(tmp_path, c
     status = [line[:10].strip() for line in out.splitlines() if "lenet5__" in line]
     assert status == ["stale lock", "stale lock", "in flight"], out
     assert "the next run takes the cell over" in out
+
+
+def test_device_flag_runs_the_kept_model_where_asked_and_refuses_a_missing_gpu(tmp_path, capsys):
+    """#51 item 1: eval / predict / export take --device; the eval record says where it ran."""
+    import torch
+    data = write_csv(tmp_path / "fer.csv", *tiny_images(2))
+    m = kept_lenet(tmp_path / "m")
+    assert main(["eval", str(m), "--on", str(data), "--results", str(tmp_path / "r"), "--device", "cpu"]) == 0
+    rec = json.loads(next((tmp_path / "r" / "eval").glob("*.json")).read_text())
+    assert rec["device"] == "cpu" and rec["precision"] == "32-true"
+    if torch.cuda.is_available():
+        return
+    for cmd in (["eval", str(m), "--on", str(data)], ["predict", str(m), str(data)], ["export", str(m)]):
+        capsys.readouterr()
+        assert main([*cmd, "--device", "cuda"]) == 2
+        last_line_error(capsys, "--device cuda: no CUDA GPU is visible on this machine")
+    assert not (m / "model.onnx").exists()
