@@ -106,16 +106,14 @@ def cmd_trained(folder: str) -> int:
 
 
 def cmd_models(a: argparse.Namespace) -> int:
-    from fer_bench.models import count_macs, count_params, create_model, get_card, list_models
+    from fer_bench.models import get_card, list_models, model_costs
     if a.trained is not None:
         return cmd_trained(a.trained)
     rows = []
     for name in list_models() + [f"timm:{t}" for t in a.timm]:
-        card = get_card(name)
-        model = create_model(name)
+        card, (params, macs) = get_card(name), model_costs(name)
         claim = next((c for c in card.claims if c.metric == "accuracy"), None)
-        rows.append((name, card.citation, f"{count_params(model):,}",
-                     f"{count_macs(model) / 1e6:,.1f}M ({card.eval_view})", card.recipe,
+        rows.append((name, card.citation, f"{params:,}", f"{macs / 1e6:,.1f}M ({card.eval_view})", card.recipe,
                      f"{claim.value:.2%} ({claim.split})" if claim else "-"))
     head = ("model", "paper", "params", "MACs@48 (own view)", "recipe", "claimed accuracy")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]

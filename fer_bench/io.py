@@ -61,3 +61,9 @@ def _jsonable(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def cache_dir() -> Path:
+    """Where fer-bench keeps what it can recompute (decoded datasets, model costs): FER_BENCH_CACHE or
+    ~/.cache/fer-bench."""
+    return Path(os.environ.get("FER_BENCH_CACHE", Path.home() / ".cache" / "fer-bench"))

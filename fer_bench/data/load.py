@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import threading
 import time
@@ -17,7 +16,7 @@ from fer_bench.data.ferplus import ferplus_labels_from_votes, read_ferplus_votes
 from fer_bench.data.folders import read_folder
 from fer_bench.data.pack import read_pack
 from fer_bench.errors import FerBenchError
-from fer_bench.io import atomic_path
+from fer_bench.io import atomic_path, cache_dir
 
 CACHE_VERSION = 2   # 2: FER+ loads also hold the vote distributions
 
@@ -43,10 +42,6 @@ class LoadOptions:
                 raise FerBenchError(f"{key} = {getattr(self, key)!r} is not one of {', '.join(allowed)}")
         if not 0 <= self.val_fraction < 1:
             raise FerBenchError(f"val_fraction = {self.val_fraction!r} must be in [0, 1)")
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("FER_BENCH_CACHE", Path.home() / ".cache" / "fer-bench"))
 
 
 def fingerprint(path: Path) -> str:

@@ -12,7 +12,7 @@ from fer_bench.models import (  # noqa: F401  (each module registers its models)
     speedrun_vgg,
     timm_models,
 )
-from fer_bench.models.registry import (
+from fer_bench.models.registry import (  # noqa: F401  (the public API of fer_bench.models)
     Claim,
     ModelCard,
     count_macs,
@@ -20,6 +20,7 @@ from fer_bench.models.registry import (
     create_model,
     get_card,
     list_models,
+    model_costs,
     register_model,
 )
 

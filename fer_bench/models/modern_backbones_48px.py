@@ -7,7 +7,6 @@ stage then sees 3x3. Each card says exactly what changed. Weights start from scr
 
 from __future__ import annotations
 
-import timm
 from torch import nn
 
 from fer_bench.models.registry import ModelCard, register_model
@@ -33,6 +32,7 @@ def _short(authors: str) -> str:
     "timm resnet18 with the 7x7/2 stem conv replaced by a 3x3/2 conv and no max-pool: stages see "
     "24, 12, 6 and 3 px instead of 12, 6, 3 and 2."))
 def resnet18_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    import timm  # here, not at import: listing the models need not load timm (1-3 s)
     m = timm.create_model("resnet18", num_classes=num_classes, in_chans=in_chans)
     m.conv1 = nn.Conv2d(in_chans, 64, 3, stride=2, padding=1, bias=False)
     m.maxpool = nn.Identity()
@@ -50,6 +50,7 @@ def resnet18_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
     "did resnet18_fer, which learns under the same recipe, so the probes were too short to tell. The row is "
     "what this architecture does with the shared recipe, not what it can do with its own (AdamW, warm-up)."))
 def convnext_atto_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
+    import timm  # here, not at import: listing the models need not load timm (1-3 s)
     m = timm.create_model("convnext_atto", num_classes=num_classes, in_chans=in_chans)
     m.stem[0] = nn.Conv2d(in_chans, m.stem[0].out_channels, 2, stride=2)
     return m
@@ -57,6 +58,7 @@ def convnext_atto_fer(num_classes: int = 7, in_chans: int = 1) -> nn.Module:
 
 def _stride1_stem(timm_name: str, stem: str, num_classes: int, in_chans: int) -> nn.Module:
     """timm model whose stem conv (at attribute path `stem`) becomes a stride-1 3x3 conv."""
+    import timm  # here, not at import: listing the models need not load timm (1-3 s)
     m = timm.create_model(timm_name, num_classes=num_classes, in_chans=in_chans)
     parent_name, _, attr = stem.rpartition(".")
     parent = m.get_submodule(parent_name) if parent_name else m
