@@ -65,9 +65,11 @@ def log_final_to_wandb(logger, record: RunRecord, record_path: Path | None = Non
                             data=[[c, v["precision"], v["recall"], v["f1"], v["support"]]
                                   for c, v in m.test.per_class.items()])
     run.log({"test/confusion_matrix": conf, "test/per_class": per_class})
+    # best_epoch 1-based, as the CLI, tables and plots print it (the record's field stays 0-based, so documented).
     run.summary.update({
         "test/acc": m.test.accuracy, "test/f1_macro": m.test.macro_f1, "val/acc_selected": m.val.accuracy,
-        "test/acc_hflip_tta": m.test_tta["hflip"].accuracy, "best_epoch": record.selection.best_epoch,
+        "test/acc_hflip_tta": m.test_tta["hflip"].accuracy,
+        "best_epoch": None if record.selection.best_epoch is None else record.selection.best_epoch + 1,
         "params": record.model.params, "macs": record.model.macs,
         "latency_ms_batch1": record.timing.latency_ms_batch1,
         "train_images_per_second": record.timing.train_images_per_second,

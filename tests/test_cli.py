@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -119,6 +120,8 @@ def test_train_logs_to_wandb_offline_with_project_summary_config_and_record(tmp_
     assert s["params"] == 168_971 and s["macs"] > 0 and 0 <= s["test/acc"] <= 1 and s["latency_ms_batch1"] > 0
     assert "test/confusion_matrix_table/_type" in s                      # wandb.plot.confusion_matrix
     assert run["config"]["limit_train"] == 100
+    rec = json.loads((tmp_path / "r.json").read_text())
+    assert s["best_epoch"] == rec["selection"]["best_epoch"] + 1 and s["best_epoch"] in (1, 2)   # 1-based
     lr = [h["lr-SGD"] for h in run["history"] if "lr-SGD" in h]        # LearningRateMonitor, one per epoch
     assert len(lr) == 2 and all(v > 0 for v in lr)
     assert any(a.startswith("record-lenet5") for a in run["artifacts"])

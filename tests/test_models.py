@@ -68,8 +68,7 @@ def test_fast_dropout_is_reproducible_under_a_seed_and_differs_between_calls():
 
 def test_model_costs_are_counted_once_then_read_from_the_cache(monkeypatch):
     """`fer-bench models` (#50 item 6): params and MACs come from a cache keyed on the builder's source."""
-    from fer_bench.models import count_macs, count_params, create_model, model_costs
-    from fer_bench.models import registry
+    from fer_bench.models import count_macs, count_params, create_model, model_costs, registry
     model = create_model("lenet5")
     assert model_costs("lenet5") == (count_params(model), count_macs(model))
 
