@@ -29,6 +29,10 @@ def hardware_label(hw: dict, gpus: int = 0) -> str:
     return f"{gpus}x {cuda[0]} (host {cpu})" if gpus and cuda else cpu
 
 
+# The autocast dtype of each mixed precision (32-true: no autocast).
+AUTOCAST = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
 def uses_cuda(accelerator: str) -> bool:
     return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 

@@ -17,7 +17,7 @@ from fer_bench.metrics import make_metrics, metrics_to_json, summary_metrics
 from fer_bench.models import create_model
 from fer_bench.module import FERClassifier
 from fer_bench.record import RunRecord, SplitMetrics, read_record
-from fer_bench.runinfo import portable_paths
+from fer_bench.runinfo import AUTOCAST, portable_paths
 from fer_bench.runlog import quiet_lightning
 
 
@@ -121,7 +121,7 @@ def inference_latency(model: torch.nn.Module, precision: str, channels_last: boo
     model.eval()
     out = {}
     for prec in dict.fromkeys([precision, "32-true"]):
-        dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(prec)
+        dtype = AUTOCAST.get(prec)
         times = []
         with torch.no_grad(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             for i in range(repeats + 5):

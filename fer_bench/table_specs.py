@@ -3,10 +3,10 @@ loads: a typo in a table fails before hours of training, not after."""
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import MISSING, dataclass, field, fields
 
 from fer_bench.errors import FerBenchError
+from fer_bench.validate import closest
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,7 @@ def parse_tables(raw: dict | None, where: str = "tables") -> dict[str, TableSpec
         allowed = [f.name for f in fields(cls)]
         for k in spec:
             if k not in allowed:
-                near = difflib.get_close_matches(str(k), allowed, n=1)
-                hint = f" (did you mean {near[0]!r}?)" if near else f" (a {cls.__name__} takes: {', '.join(allowed)})"
-                raise FerBenchError(f"{w}: unknown key {k!r}{hint}")
+                raise FerBenchError(f"{w}: unknown key {k!r}{closest(k, allowed)}")
         missing = [f.name for f in fields(cls)
                    if f.name not in spec and f.default is MISSING and f.default_factory is MISSING]
         if missing:

@@ -12,6 +12,7 @@ import torch
 from fer_bench.data.augment import to_float
 from fer_bench.errors import FerBenchError
 from fer_bench.models import create_model
+from fer_bench.runinfo import AUTOCAST
 from fer_bench.validate import is_number
 
 
@@ -135,9 +136,6 @@ def check_card(card: object, path: Path) -> None:
             raise bad(f"{key}.accuracy", "a number")
     if card.get("precision", "32-true") not in ("32-true", *AUTOCAST):
         raise bad("precision", f"one of 32-true, {', '.join(AUTOCAST)}")
-
-
-AUTOCAST = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
 
 @torch.no_grad()

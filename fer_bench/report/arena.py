@@ -14,11 +14,11 @@ from pathlib import Path
 from fer_bench.errors import FerBenchError
 from fer_bench.models import get_card
 from fer_bench.plots import OKABE_ITO, pyplot, savefig
-from fer_bench.report.rows import Row
+from fer_bench.report.rows import ONE_POINT, Row
 from fer_bench.report.tables import citation, headline_frame, to_markdown
 from fer_bench.stats import format_p
 
-CLOSE = 0.01  # "within one point" of the winner
+CLOSE = ONE_POINT  # "within one point" of the winner
 
 
 def pareto_front(costs: list[float], accs: list[float]) -> list[int]:

@@ -10,10 +10,10 @@ import numpy as np
 
 from fer_bench.errors import FerBenchError
 from fer_bench.models import Claim, get_card
-from fer_bench.report.rows import Row, pm
+from fer_bench.report.rows import ONE_POINT, Row, pm
 from fer_bench.stats import mean_std_ci
 
-TOLERANCE = 0.01  # the margin: one accuracy point below the claim still reproduces it
+TOLERANCE = ONE_POINT  # one accuracy point below the claim still reproduces it
 _WHERE = {"test": "PrivateTest", "val": "PublicTest (val)", "val+test": "PublicTest + PrivateTest",
           "natural": "natural set"}
 

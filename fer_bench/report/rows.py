@@ -155,6 +155,10 @@ def ensemble(row: Row) -> dict | None:
     return {"n": len(recs), **summary_metrics(probs, torch.tensor(recs[0].test_labels), len(recs[0].classes))}
 
 
+# One accuracy point: the margin of a claim verdict and of "close to the winner".
+ONE_POINT = 0.01
+
+
 def pm(m: float, s: float | None) -> str:
     """'mean ± spread' in percent; just the mean with one seed."""
     return f"{100 * m:.2f}" if s is None else f"{100 * m:.2f} ± {100 * s:.2f}"

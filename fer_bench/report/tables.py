@@ -15,7 +15,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_write
 from fer_bench.models import get_card
 from fer_bench.record import RunRecord
-from fer_bench.report.rows import Row
+from fer_bench.report.rows import Row, pm
 from fer_bench.stats import format_p
 
 
@@ -25,10 +25,6 @@ def citation(model: str) -> str:
         return get_card(model).citation
     except FerBenchError:
         return model
-
-
-def _pm(mean: float, ci: float | None) -> str:
-    return f"{100 * mean:.2f}" + (f" ± {100 * ci:.2f}" if ci is not None else "")
 
 
 def headline_frame(rows: list[Row], ref: Row, seeds_wanted: int | None = None, costs: bool = False) -> pd.DataFrame:
@@ -45,8 +41,8 @@ def headline_frame(rows: list[Row], ref: Row, seeds_wanted: int | None = None, c
                **({"recipe": r.recipe} if recipes else {}), "paper": citation(r.model),
                "params": f"{r.params / 1e6:.2f}M",
                "MMACs": "–" if r.macs is None else f"{r.macs / 1e6:,.1f}",
-               "PrivateTest acc %": _pm(r.test_acc, r.test_acc_ci95),
-               "macro-F1 %": _pm(r.test_f1, r.test_f1_ci95), "seeds": f"{r.n}{pending}"}
+               "PrivateTest acc %": pm(r.test_acc, r.test_acc_ci95),
+               "macro-F1 %": pm(r.test_f1, r.test_f1_ci95), "seeds": f"{r.n}{pending}"}
         if costs:
             row |= {"latency ms": f"{r.latency_ms:.2f}", "train img/s": f"{r.train_ips:,.0f}",
                     "p vs winner": format_p(r.p_vs_ref)}
