@@ -8,7 +8,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from fer_bench.metrics import make_metrics
-from fer_bench.models import create_model
+from fer_bench.models import CropAveraging, create_model
 from fer_bench.recipes import Recipe
 
 
@@ -31,7 +31,7 @@ class FERClassifier(L.LightningModule):
         self.model = create_model(model, num_classes=num_classes, **kw)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        if not recipe.model_crop and hasattr(self.model, "train_random_crop"):
+        if not recipe.model_crop and isinstance(self.model, CropAveraging):
             # Identical inputs (the tuned arena): the data path's shift is every model's translation, so a
             # crop model trains on its centre crop like it evaluates, not on a random crop of its own.
             self.model.train_random_crop = False
@@ -92,7 +92,7 @@ class FERClassifier(L.LightningModule):
         # Softmax outputs go into the run record: ensembles, paired tests and TTA are then
         # computed from records alone. Horizontal-flip TTA = mean of the two softmaxes.
         probs = logits.softmax(1)
-        if getattr(self.model, "mirror_invariant", False):   # its own crops already hold the mirror
+        if isinstance(self.model, CropAveraging) and self.model.mirror_invariant:   # its crops hold the mirror
             flipped = probs
         else:
             flipped = self(batch[0].flip(-1)).float().softmax(1)
@@ -134,7 +134,7 @@ class FERClassifier(L.LightningModule):
         the centre crop alone, like every other model's single view. Otherwise per-epoch validation may
         use fewer crops (`fit_val_crops`) to spend the time on training; the selected checkpoint is
         always scored with the model's own protocol."""
-        if not hasattr(self.model, "eval_crops"):
+        if not isinstance(self.model, CropAveraging):
             return
         native = type(self.model).eval_crops
         if self.recipe.eval_protocol == "single":

@@ -14,7 +14,7 @@ from fer_bench.data.datamodule import FERDataModule
 from fer_bench.data.load import LoadOptions
 from fer_bench.io import write_json
 from fer_bench.metrics import make_metrics, metrics_to_json, summary_metrics
-from fer_bench.models import create_model
+from fer_bench.models import CropAveraging, create_model
 from fer_bench.module import FERClassifier
 from fer_bench.record import RunRecord, SplitMetrics, read_record
 from fer_bench.runinfo import AUTOCAST, portable_paths
@@ -24,7 +24,7 @@ from fer_bench.runlog import quiet_lightning
 def eval_view_model(name: str, num_classes: int, protocol: str) -> torch.nn.Module:
     """A fresh model in the evaluation view its MACs are counted in (one crop under "single")."""
     model = create_model(name, num_classes=num_classes)
-    if protocol == "single" and hasattr(model, "eval_crops"):
+    if protocol == "single" and isinstance(model, CropAveraging):
         model.eval_crops = 1
     return model
 
@@ -34,7 +34,7 @@ def native_protocol_metrics(trainer: L.Trainer, module: FERClassifier, dm: FERDa
     """Under the "single" protocol, a crop-averaging model (Khaireddin's ten-crop) is also scored
     with its own protocol: an extra, labelled column, never the ranking number. None otherwise."""
     model = module.model
-    if protocol != "single" or not hasattr(model, "eval_crops"):
+    if protocol != "single" or not isinstance(model, CropAveraging):
         return None
     return _crop_view(trainer, module, dm, type(model).eval_crops, after=1)
 
@@ -44,7 +44,7 @@ def single_view_metrics(trainer: L.Trainer, module: FERClassifier, dm: FERDataMo
     """Under a crop-averaging model's own ("native") protocol, the single centre view as well, so that every
     record has a single-view number to compare with every other model's. None where test already is one."""
     model = module.model
-    if protocol != "native" or not hasattr(model, "eval_crops") or type(model).eval_crops == 1:
+    if protocol != "native" or not isinstance(model, CropAveraging) or type(model).eval_crops == 1:
         return None
     return _crop_view(trainer, module, dm, 1, after=type(model).eval_crops)
 

@@ -11,7 +11,7 @@ import torch
 
 from fer_bench.data.augment import to_float
 from fer_bench.errors import FerBenchError
-from fer_bench.models import create_model
+from fer_bench.models import CropAveraging, create_model
 from fer_bench.runinfo import AUTOCAST
 from fer_bench.validate import is_number
 
@@ -103,7 +103,7 @@ def load_trained(where: str | Path, device: str = "cpu") -> TrainedModel:
         raise FerBenchError(f"{folder / 'model.safetensors'}: does not fit {arch} with {len(classes)} classes "
                             f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
     # The evaluated view of a crop-averaging model (ten-crop) is part of what its numbers mean.
-    if card["input"].get("eval_protocol") == "single" and hasattr(model, "eval_crops"):
+    if card["input"].get("eval_protocol") == "single" and isinstance(model, CropAveraging):
         model.eval_crops = 1
     channels_last = bool(card.get("channels_last", False))
     if channels_last:

@@ -12,6 +12,7 @@ from fer_bench.models import (  # noqa: F401  (each module registers its models)
     speedrun_vgg,
     timm_models,
 )
+from fer_bench.models.crops import CropAveraging  # noqa: F401  (the crop-averaging interface)
 from fer_bench.models.registry import (  # noqa: F401  (the public API of fer_bench.models)
     Claim,
     ModelCard,

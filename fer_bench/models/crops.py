@@ -3,6 +3,26 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
+
+
+class CropAveraging(nn.Module):
+    """A network that sees crops of the 48x48 face and averages its evaluation crops. Training and scoring set
+    its view through this typed interface (isinstance, never by probing attributes); a plugin with the same
+    protocol subclasses it. Its card's `eval_view` states the view its own numbers are scored in."""
+
+    crop: int = 40
+    # 10 = ten-crop; 2 = centre crop and its mirror (fast validation); 1 = the centre crop alone (the single view
+    # every other model is ranked in)
+    eval_crops: int = 10
+    # False: training sees the centre crop too (recipes with model_crop=False: the data path shifts instead)
+    train_random_crop: bool = True
+
+    @property
+    def mirror_invariant(self) -> bool:
+        """Centre + mirror and ten-crop evaluation already hold every crop's mirror: the mirrored image
+        gives the same crops, so an hflip-TTA pass would repeat the same logits at twice the cost."""
+        return self.eval_crops in (2, 10)
 
 
 def random_crop(x: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fer_bench.models.crops import random_crop, ten_crop
+from fer_bench.models.crops import CropAveraging, random_crop, ten_crop
 from fer_bench.models.layers import Dropout
 from fer_bench.models.registry import Claim, ModelCard, register_model
 
@@ -34,13 +34,9 @@ CARD = ModelCard(
 )
 
 
-class KhaireddinVGG(nn.Module):
+class KhaireddinVGG(CropAveraging):
     crop = 40
-    # 10 = their ten-crop protocol; 2 = centre crop and its mirror (fast validation);
-    # 1 = the centre crop alone (the arena's single view, the same protocol as every other model)
-    eval_crops = 10
-    # False: training sees the centre crop too (recipes with model_crop=False: the data path shifts instead)
-    train_random_crop = True
+    eval_crops = 10     # their ten-crop protocol
 
     def __init__(self, num_classes: int = 7, in_chans: int = 1, drop: float = 0.2,
                  widths: tuple[int, ...] = (64, 128, 256, 512), hidden: int = 4096) -> None:
@@ -63,12 +59,6 @@ class KhaireddinVGG(nn.Module):
         x = F.relu(self.drop(self.lin1(x)))      # their order: dropout, then ReLU
         x = F.relu(self.drop(self.lin2(x)))
         return self.lin3(x)
-
-    @property
-    def mirror_invariant(self) -> bool:
-        """Centre + mirror and ten-crop evaluation already hold every crop's mirror: the mirrored image
-        gives the same crops, so an hflip-TTA pass would repeat the same logits at twice the cost."""
-        return self.eval_crops in (2, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] == self.crop:
