@@ -12,11 +12,10 @@ from fer_bench.data.fer2013 import default_data_path
 from fer_bench.errors import FerBenchError
 from fer_bench.io import write_json
 from fer_bench.locks import claim_cell, read_owner, stale_reason
-from fer_bench.overrides import Overrides
 from fer_bench.record import RunRecord, read_record
 from fer_bench.runinfo import environment, hardware_label
 from fer_bench.scoring import add_natural_to_record
-from fer_bench.suite import Cell, Suite, recipe_changes
+from fer_bench.suite import Cell, Suite, cell_recipe, cell_settings
 from fer_bench.train import TrainConfig, failed_record, train
 
 # FER-2013 Training images: an epoch, when the suite sets no limit_train.
@@ -109,11 +108,11 @@ def run_suite(suite: Suite, data: str | None = None, shard: str | None = None, r
 def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, results: str, out: Path,
               use_wandb: bool, precision: str, progress: bool, devices: int, keep_checkpoints: bool,
               natural: str | None, accelerator: str = "auto") -> None:
-    changes = recipe_changes(dict(cell.overrides))
+    flags, changes = cell_settings(cell.overrides)
     cfg = TrainConfig(
         model=cell.model, recipe=cell.recipe, seed=cell.seed, data=data, load=suite.load,
         limit_train=suite.limit_train, limit_eval=suite.limit_eval,
-        overrides=Overrides(**{k: v for k, v in cell.overrides if k not in changes}), changes=changes,
+        overrides=flags, changes=changes,
         precision=precision,
         out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
         progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
@@ -201,7 +200,6 @@ def _step_minutes(suite: Suite, results: str):
     """cell -> minutes its training steps alone take here (per-epoch validation and augmentation come
     on top; FER+ labels train on fewer images than FER-2013's 28,709), from the measurement of
     benchmarks/perf/arena_budget.py when it was made on this machine's hardware; None where it cannot say."""
-    from fer_bench.recipes import get_recipe
     try:
         perf = json.loads((Path(results) / "perf" / "arena_budget.json").read_text())
         ips = {m: v["train_images_per_second"] for m, v in perf["models"].items()}
@@ -212,8 +210,7 @@ def _step_minutes(suite: Suite, results: str):
     images = suite.limit_train or TRAIN_IMAGES
 
     def minutes(cell: Cell) -> float | None:
-        epochs = dict(cell.overrides).get("epochs") or get_recipe(cell.recipe).epochs
-        return epochs * images / ips[cell.model] / 60 if cell.model in ips else None
+        return cell_recipe(cell).epochs * images / ips[cell.model] / 60 if cell.model in ips else None
     return minutes
 
 

@@ -15,7 +15,7 @@ from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
 from fer_bench.models import get_card
 from fer_bench.overrides import Overrides, field_types
-from fer_bench.recipes import apply_changes, define_recipe, get_recipe, recipe_keys
+from fer_bench.recipes import Recipe, apply_changes, define_recipe, get_recipe, recipe_keys, run_recipe
 from fer_bench.table_specs import TableSpec, parse_tables
 from fer_bench.tuning_space import TuningSpec, parse_tuning
 from fer_bench.validate import check_flag, check_keys, closest
@@ -186,10 +186,15 @@ class Suite:
         return cells[i::n]
 
 
-def recipe_changes(overrides: dict) -> dict:
-    """A cell's overrides that are not `Overrides` flags: recipe fields, applied by `apply_changes`."""
-    flags = field_types(Overrides)
-    return {k: v for k, v in overrides.items() if k not in flags}
+def cell_settings(overrides) -> tuple[Overrides, dict]:
+    """A cell's overrides (pairs or a dict) as a run takes them: `Overrides` flags, and recipe-field changes."""
+    items, flags = dict(overrides), field_types(Overrides)
+    return Overrides(**{k: items[k] for k in items if k in flags}), {k: items[k] for k in items if k not in flags}
+
+
+def cell_recipe(cell: Cell) -> Recipe:
+    """The recipe a cell trains with (epochs, schedule, ...), derived as its run derives it."""
+    return run_recipe(cell.recipe, *cell_settings(cell.overrides))
 
 
 def _typed(where: str, d: dict, allowed: dict) -> dict:
@@ -266,16 +271,14 @@ def load_suite(path: str | Path) -> Suite:
             raise FerBenchError(f"{where}: {e}") from None
         seeds = _seeds(where, entry["seeds"]) if "seeds" in entry else suite.seeds
         fixed = {**suite.defaults, **_typed(where, entry.get("overrides", {}), OVERRIDES)}
-        _parse(where, lambda r=recipe, f=fixed: apply_changes(get_recipe(r), recipe_changes(f)))
+        _parse(where, lambda r=recipe, f=fixed: apply_changes(get_recipe(r), cell_settings(f)[1]))
         grid = entry.get("grid", {}) or {}
         if not isinstance(grid, dict):
             raise FerBenchError(f"{where}: grid must map keys to lists of values, e.g. {{lr: [0.1, 0.01]}}")
         for k, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise FerBenchError(f"{where}: grid {k} = {values!r} must be a non-empty list, e.g. [0.1, 0.01]")
-            for v in values:   # every value, not just the first
-                _typed(f"{where}: grid", {k: v}, OVERRIDES)
-        grid = {k: [_typed(where, {k: v}, OVERRIDES)[k] for v in values] for k, values in grid.items()}
+        grid = {k: [_typed(f"{where}: grid", {k: v}, OVERRIDES)[k] for v in values] for k, values in grid.items()}
         points = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
         for point in points:
             over = tuple(sorted({**fixed, **point}.items()))

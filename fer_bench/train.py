@@ -25,7 +25,7 @@ from fer_bench.metrics import metrics_to_json, summary_metrics
 from fer_bench.models import count_macs, count_params, get_card
 from fer_bench.module import FERClassifier
 from fer_bench.overrides import Overrides
-from fer_bench.recipes import Recipe, apply_changes, get_recipe
+from fer_bench.recipes import Recipe, run_recipe
 from fer_bench.record import (
     DataInfo,
     FailedRecord,
@@ -112,7 +112,7 @@ class Fitted:
 
 def build(cfg: TrainConfig) -> Run:
     card = get_card(cfg.model)
-    recipe = apply_changes(get_recipe(cfg.recipe or card.recipe).with_overrides(cfg.overrides), cfg.changes)
+    recipe = run_recipe(cfg.recipe or card.recipe, cfg.overrides, cfg.changes)
     run_id = cfg.run_id or make_run_id(cfg, recipe.name)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     load = cfg.load

@@ -51,8 +51,8 @@ def dry_run_tuned(suite: Suite, results: str = "results", shard: str | None = No
 
 
 def _recipe_epochs(cell: Cell) -> int:
-    from fer_bench.recipes import get_recipe
-    return get_recipe(cell.recipe).epochs
+    from fer_bench.suite import cell_recipe
+    return cell_recipe(cell).epochs
 
 
 def _minutes(path: Path) -> float | None:

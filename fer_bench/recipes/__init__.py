@@ -9,6 +9,8 @@ from fer_bench.recipes.recipe import (
     get_recipe,
     recipe_keys,
     register_recipe,
+    run_recipe,
 )
 
-__all__ = ["RECIPES", "Recipe", "apply_changes", "define_recipe", "get_recipe", "recipe_keys", "register_recipe"]
+__all__ = ["RECIPES", "Recipe", "apply_changes", "define_recipe", "get_recipe", "recipe_keys", "register_recipe",
+           "run_recipe"]

@@ -118,6 +118,12 @@ def apply_changes(recipe: Recipe, changes: dict) -> Recipe:
         raise FerBenchError(str(e)) from None
 
 
+def run_recipe(name: str, overrides: Overrides, changes: dict) -> Recipe:
+    """The recipe a run trains with: the named recipe, then the run's override flags, then its recipe-field
+    changes. The one derivation: training, the suite's cell recipe and the dry-run estimates all call it."""
+    return apply_changes(get_recipe(name).with_overrides(overrides), changes)
+
+
 def define_recipe(name: str, base: str, changes: dict, where: str) -> Recipe:
     """A named recipe from a suite file (`recipes: {NAME: {extends: BASE, key: value}}`): BASE with the changes,
     registered so that cells name it like a Python recipe. The same definition twice is fine; another one
