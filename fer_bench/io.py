@@ -67,3 +67,10 @@ def cache_dir() -> Path:
     """Where fer-bench keeps what it can recompute (decoded datasets, model costs): FER_BENCH_CACHE or
     ~/.cache/fer-bench."""
     return Path(os.environ.get("FER_BENCH_CACHE", Path.home() / ".cache" / "fer-bench"))
+
+
+def file_safe(name: str) -> str:
+    """`name` as one file name on any system (run ids, cell keys): every character but letters, digits and
+    _ . = + - becomes '-', with no leading dot or dash (a plugin's model name may be a path)."""
+    import re
+    return re.sub(r"[^A-Za-z0-9_.=+-]", "-", name).lstrip(".-")

@@ -13,6 +13,7 @@ import yaml
 
 from fer_bench.data.load import LoadOptions
 from fer_bench.errors import FerBenchError
+from fer_bench.io import file_safe
 from fer_bench.models import get_card
 from fer_bench.overrides import Overrides, field_types
 from fer_bench.recipes import Recipe, apply_changes, define_recipe, get_recipe, recipe_keys, run_recipe
@@ -88,7 +89,7 @@ class Cell:
         parts = [self.model.replace(":", "-"), self.recipe]
         parts += [f"{k}={v}" for k, v in self.overrides]
         parts.append(f"s{self.seed}")
-        return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "__".join(parts))
+        return file_safe("__".join(parts))
 
 
 @dataclass(frozen=True)

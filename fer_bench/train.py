@@ -19,7 +19,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from fer_bench.data.datamodule import FERDataModule
 from fer_bench.data.fer2013 import default_data_path
 from fer_bench.data.load import LoadOptions
-from fer_bench.io import write_json
+from fer_bench.io import file_safe, write_json
 from fer_bench.keep import checkpoint_readable, keep_model
 from fer_bench.metrics import metrics_to_json, summary_metrics
 from fer_bench.models import count_macs, count_params, get_card
@@ -73,10 +73,8 @@ class TrainConfig:
 # A plain `fer-bench train`'s home, like a suite named "train" (git-ignored: scratch runs stay out of commits).
 TRAIN_HOME = Path("results") / "train"
 def make_run_id(cfg: TrainConfig, recipe: str) -> str:
-    import re
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    # File-safe like a suite cell's key: a plugin's name may be a path ('models/mine.py:build').
-    return re.sub(r"[^A-Za-z0-9_.=+-]", "-", f"{cfg.model}__{recipe}__s{cfg.seed}__{stamp}").lstrip(".-")
+    return file_safe(f"{cfg.model}__{recipe}__s{cfg.seed}__{stamp}")   # named like a suite cell's key
 
 
 def record_path(cfg: TrainConfig, run_id: str) -> Path:
