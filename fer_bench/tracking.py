@@ -43,13 +43,17 @@ def make_wandb_logger(cfg: dict, run_id: str):
     save_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WANDB_SILENT", "true")
     # --wandb-project / --wandb-entity, else WANDB_PROJECT / WANDB_ENTITY, else project fer-bench.
-    return WandbLogger(
+    logger = WandbLogger(
         project=cfg.get("project") or os.environ.get("WANDB_PROJECT") or "fer-bench", name=run_id,
         entity=cfg.get("entity") or os.environ.get("WANDB_ENTITY") or None,
         id=stable_run_id(save_dir, run_id), resume="allow", group=cfg.get("group"),
         job_type=cfg.get("job_type"), tags=cfg.get("tags"), save_dir=str(save_dir),
         offline=wandb_mode() == "offline", log_model=False,
     )
+    # Lightning always passes anonymous=None to wandb.init, and wandb warns about the deprecated setting on every
+    # run whatever its value ("The anonymous setting has no effect"): not passing it is what wandb asks for.
+    logger._wandb_init.pop("anonymous", None)
+    return logger
 
 
 def log_final_to_wandb(logger, record: RunRecord, record_path: Path | None = None) -> None:

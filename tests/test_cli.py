@@ -106,13 +106,14 @@ def test_wandb_run_id_is_stable_per_cell_and_results_folder(tmp_path, monkeypatc
     assert a._wandb_init["resume"] == "allow" and a._wandb_init["project"] == "my-project"
 
 
-def test_train_logs_to_wandb_offline_with_project_summary_config_and_record(tmp_path, tiny_csv, monkeypatch):
+def test_train_logs_to_wandb_offline_with_project_summary_config_and_record(tmp_path, tiny_csv, monkeypatch, capfd):
     from tests.wandb_offline import read_run
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("WANDB_PROJECT", raising=False)
     assert main(["train", "--model", "lenet5", "--data", str(tiny_csv), "--epochs", "2", "--limit-train", "100",
                  "--out", str(tmp_path / "r.json"), "--workdir", str(tmp_path / "w"), "--no-progress", "--wandb",
                  "--wandb-project", "proj-x"]) == 0
+    assert "anonymous setting" not in capfd.readouterr().err    # no deprecation warning on every run
     (log,) = (tmp_path / "w" / "wandb").glob("offline-run-*/run-*.wandb")
     run = read_run(log)
     assert run["run"][0] == "proj-x"
