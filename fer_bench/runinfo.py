@@ -53,18 +53,18 @@ def resolve_device(device: str) -> str:
     from fer_bench.errors import FerBenchError
     if device not in ("auto", "cpu", "cuda"):
         raise FerBenchError(f"--device {device!r}: expected auto, cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise FerBenchError(f"--device cuda: no CUDA GPU is visible on this machine (torch {torch.__version__}, "
-                            f"CUDA build {torch.version.cuda or 'none'}); use cpu or auto")
-    return "cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    check_accelerator(device, flag="--device")
+    return device
 
 
-def check_accelerator(accelerator: str) -> None:
+def check_accelerator(accelerator: str, flag: str = "--accelerator") -> None:
     """One line, before any work, when the asked-for device is not on this machine (Lightning's own error
     is a 28-line traceback)."""
     from fer_bench.errors import FerBenchError
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise FerBenchError(f"--accelerator {accelerator}: no CUDA GPU is visible on this machine "
+        raise FerBenchError(f"{flag} {accelerator}: no CUDA GPU is visible on this machine "
                             f"(torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'}); use cpu or auto")
 
 

@@ -21,6 +21,7 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def _train_steps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, devic
 
 
 def run_suite_step(suite_name: str, data: str, work: Path, out: Path, precision: str, accelerator: str,
-                   keep: callable, dry: bool, rename: str | None = None) -> dict:
+                   keep: Callable[..., bool], dry: bool, rename: str | None = None) -> dict:
     """One suite's chosen cells through the runner; their records are copied to OUT/<name>/runs/."""
     from dataclasses import replace
 

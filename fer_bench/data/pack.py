@@ -19,8 +19,6 @@ from fer_bench.data.fer2013 import TRAIN, FERData, stratified_subset
 from fer_bench.errors import FerBenchError
 from fer_bench.io import atomic_path
 
-SUFFIX = ".npz.xz"
-
 
 def _encode(data: FERData, note: str) -> bytes:
     buf = io.BytesIO()

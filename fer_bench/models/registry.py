@@ -179,6 +179,7 @@ def model_costs(name: str) -> tuple[int, int]:
     import json
     import sys
     from importlib.metadata import version
+    from pathlib import Path
 
     from fer_bench.io import atomic_write, cache_dir
     ns, _ = _namespace(name)
@@ -186,7 +187,7 @@ def model_costs(name: str) -> tuple[int, int]:
         _check(name)
     module = sys.modules.get((ns[1] if ns else _BUILDERS[name]).__module__)
     src = getattr(module, "__file__", None)
-    digest = hashlib.sha256(open(src, "rb").read()).hexdigest()[:16] if src else "?"
+    digest = hashlib.sha256(Path(src).read_bytes()).hexdigest()[:16] if src else "?"
     key = f"{name}|{digest}|torch {version('torch')}|timm {version('timm')}"
     path = cache_dir() / "model-costs.json"
     try:
