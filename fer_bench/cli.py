@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", help=DATA_HELP)
     t.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 (default 0)")
     t.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto (bf16-mixed on a bf16 CPU, 16-mixed on CUDA), 32-true, bf16-mixed, 16-mixed")
+                   help="auto (bf16-mixed on a bf16 CPU or a bf16 GPU, else 16-mixed on CUDA, 32-true on other CPUs), "
+                        "32-true, bf16-mixed, 16-mixed")
     t.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")
     t.add_argument("--limit-train", type=int, metavar="N", help="train on a stratified subset of N images")
     t.add_argument("--limit-eval", type=int, metavar="N", help="use stratified subsets of N val / test images")
@@ -108,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  "to results/train/models/, like a suite's)")
     t.add_argument("--workdir", default="work", help="where checkpoints go (default work/)")
     t.add_argument("--accelerator", default="auto", choices=ACCELERATORS, help="auto (CUDA when visible), cpu or gpu")
-    t.add_argument("--devices", type=_positive, default=1, help="devices for this run (default 1)")
+    t.add_argument("--devices", type=_positive, default=1,
+                   help="devices for this run (default 1); N > 1: DDP, this command re-run once per extra "
+                        "device; the recipe's batch is the global batch, split across devices (record: "
+                        "config.distributed)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--observe-test", action="store_true",
                    help="also score every epoch's weights on PrivateTest, for time-to-accuracy only "
@@ -152,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_wandb_options(b)
     b.add_argument("--retry-failed", action="store_true", help="re-run cells recorded as failed")
     b.add_argument("--precision", default="auto", choices=PRECISIONS, help="as for train")
-    b.add_argument("--devices", type=_positive, default=1, help="devices per cell (default 1)")
+    b.add_argument("--devices", type=_positive, default=1,
+                   help="devices per cell (default 1); N > 1: workers spawned per cell (DDP spawn: a "
+                        "suite cannot be re-run per device), the recipe's batch split across them")
     b.add_argument("--accelerator", default="auto", choices=ACCELERATORS, help="as for train")
     b.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
     _add_run_options(b)

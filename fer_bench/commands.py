@@ -62,7 +62,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         precision=a.precision,
         channels_last=not a.no_channels_last, limit_train=a.limit_train, limit_eval=a.limit_eval,
         load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
-        devices=a.devices, progress=not a.no_progress, natural=_natural_path(a),
+        devices=a.devices, relaunch=True, progress=not a.no_progress, natural=_natural_path(a),
         observe_test=a.observe_test,
         wandb={"save_dir": a.workdir, "group": a.model, "job_type": a.recipe or "paper", "tags": ["train"]}
         if a.wandb else None,
@@ -75,6 +75,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         write_json(out, failed_record(cfg, e).encode())
         print(f"fer-bench: {e}; failed record: {out}", file=sys.stderr)
         return 1
+    if rec is None:         # a DDP worker (rank 1..N-1): rank 0 reports and records
+        return 0
     m = rec.metrics
     # Percent, and 1-based epochs, as in the leaderboards (records keep fractions and Lightning's 0-based epoch).
     sel = rec.selection

@@ -5,6 +5,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 from torch import nn
+from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from fer_bench.metrics import make_metrics
@@ -40,6 +41,8 @@ class FERClassifier(L.LightningModule):
         self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)  # no host sync
         self.val_metrics = make_metrics(num_classes)
         self.test_metrics = make_metrics(num_classes)
+        # Weighted by batch size; a NaN loss stays NaN (a diverged model must look diverged)
+        self.eval_loss = nn.ModuleDict({s: MeanMetric(nan_strategy="disable") for s in ("val", "test")})
         self.test_probs: list[torch.Tensor] = []
         self.test_probs_flip: list[torch.Tensor] = []
         self._loss_sum = torch.zeros(())
@@ -78,7 +81,7 @@ class FERClassifier(L.LightningModule):
         # Unweighted loss: the selection criterion must not depend on the training weights.
         loss = nn.functional.cross_entropy(logits, y)
         metrics.update(logits, y)
-        self.log(f"{prefix}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        self.eval_loss[prefix].update(loss, len(y))
         return logits
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -118,8 +121,13 @@ class FERClassifier(L.LightningModule):
         values = metrics.compute()
         self.computed = getattr(self, "computed", {})
         self.computed[prefix] = {k: v.detach().cpu() for k, v in values.items()}
-        self.log(f"{prefix}/acc", values["acc"], prog_bar=True)
-        self.log(f"{prefix}/f1_macro", values["f1_macro"])
+        # Metric states sum over ranks at compute(): on several devices each rank scores a shard of the split
+        # and every rank logs the same, exact value of the whole split.
+        loss = self.eval_loss[prefix].compute()
+        self.eval_loss[prefix].reset()
+        self.log(f"{prefix}/loss", loss, sync_dist=True)
+        self.log(f"{prefix}/acc", values["acc"], prog_bar=True, sync_dist=True)
+        self.log(f"{prefix}/f1_macro", values["f1_macro"], sync_dist=True)
         metrics.reset()
 
     def on_validation_epoch_start(self) -> None:

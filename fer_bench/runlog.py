@@ -82,6 +82,8 @@ class RunLog(Callback):
         # This hook runs before the module's own on_train_epoch_end: train metrics come from it.
         m = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         m.update({k: float(v) for k, v in pl_module.epoch_train_metrics().items()})
+        if not trainer.is_global_zero:     # one line per epoch, not one per device
+            return
         curve = {
             "epoch": trainer.current_epoch,
             "lr": self._lr,
@@ -132,7 +134,8 @@ class Heartbeat(Callback):
         self.lock = lock
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        heartbeat(self.lock)
+        if trainer.is_global_zero:
+            heartbeat(self.lock)
 
 
 class EpochLine(Callback):
@@ -142,6 +145,8 @@ class EpochLine(Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         m = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         m.update({k: float(v) for k, v in pl_module.epoch_train_metrics().items()})
+        if not trainer.is_global_zero:     # one line per epoch, not one per device
+            return
         parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
         parts += [f"{k} {m[k]:.4f}" for k in ("train/loss", "train/acc", "val/loss", "val/acc") if k in m]
         print("  " + "  ".join(parts), file=sys.stderr, flush=True)

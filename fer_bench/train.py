@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from fer_bench.data.datamodule import FERDataModule
 from fer_bench.data.fer2013 import default_data_path
 from fer_bench.data.load import LoadOptions
+from fer_bench.distributed import BatchPlan, batch_plan, fit_log
 from fer_bench.io import file_safe, write_json
 from fer_bench.keep import checkpoint_readable, keep_model
 from fer_bench.metrics import metrics_to_json, summary_metrics
@@ -60,6 +61,7 @@ class TrainConfig:
     workdir: str = "work"              # checkpoints (not results)
     accelerator: str = "auto"
     devices: int = 1
+    relaunch: bool = False             # several devices: the calling command may run once per device (DDP)
     progress: bool = True
     natural: str | None = None         # a built natural set: evaluated as an extra test set
     run_id: str | None = None          # default: model__recipe__seed__timestamp
@@ -96,6 +98,7 @@ class Run:
     best: ModelCheckpoint
     runlog: RunLog
     callbacks: list[Callback]
+    plan: BatchPlan
 
 
 @dataclass
@@ -111,12 +114,15 @@ class Fitted:
 def build(cfg: TrainConfig) -> Run:
     card = get_card(cfg.model)
     recipe = run_recipe(cfg.recipe or card.recipe, cfg.overrides, cfg.changes)
+    plan = batch_plan(recipe.batch_size, cfg.devices, cfg.relaunch)
+    if plan.lr_scale != 1:
+        recipe = replace(recipe, lr=recipe.lr * plan.lr_scale)
     run_id = cfg.run_id or make_run_id(cfg, recipe.name)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     load = cfg.load
     if recipe.drop_blank and not load.drop_blank:
         load = LoadOptions(**{**asdict(load), "drop_blank": True})
-    dm = FERDataModule(cfg.data, load=load, batch_size=recipe.batch_size, augment=recipe.augment,
+    dm = FERDataModule(cfg.data, load=load, batch_size=plan.per_device_batch, augment=recipe.augment,
                        oversample=recipe.oversample, limit_train=cfg.limit_train,
                        limit_eval=cfg.limit_eval, seed=cfg.seed, channels_last=cfg.channels_last,
                        natural=cfg.natural, vote_targets=recipe.targets == "votes")
@@ -143,35 +149,34 @@ def build(cfg: TrainConfig) -> Run:
         es = recipe.early_stopping
         callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience))
     return Run(cfg, recipe, resolve_precision(cfg.precision, cfg.accelerator), run_id, load, dm, module, ckpt_dir,
-               best, runlog, callbacks)
+               best, runlog, callbacks, plan)
 
 
-def fit(run: Run) -> Fitted:
-    cfg, recipe = run.cfg, run.recipe
-    multi = cfg.devices > 1
-    if multi:
+def fit(run: Run) -> Fitted | None:
+    """None in a DDP worker (rank 1..N-1): rank 0 evaluates and records."""
+    cfg, recipe, strategy = run.cfg, run.recipe, run.plan.strategy
+    if strategy == "ddp_spawn":
         # Spawned workers receive the module and data by pickling; the default fd-based
         # sharing cannot pass the empty tensors torchmetrics keeps ("unable to resize file").
         torch.multiprocessing.set_sharing_strategy("file_system")
-    if multi and cfg.wandb:
-        print("fer-bench: W&B logging is off for multi-device cells (spawned workers would each open a run)",
-              file=sys.stderr)
-    logger = make_wandb_logger(cfg.wandb, run.run_id) if cfg.wandb and not multi else False
+        if cfg.wandb:
+            print("fer-bench: W&B logging is off for multi-device suite cells (spawned workers would each open "
+                  "a run); `fer-bench train --devices N` logs from rank 0", file=sys.stderr)
+    # Under DDP every rank builds the logger and only rank 0's opens a W&B run (Lightning's rank-zero experiment).
+    logger = make_wandb_logger(cfg.wandb, run.run_id) if cfg.wandb and strategy != "ddp_spawn" else False
     if logger:
         # limit_train / limit_eval: a 1,000-image smoke run must not look like a full run in W&B.
         logger.log_hyperparams({"model": cfg.model, "recipe": recipe.to_dict(), "seed": cfg.seed,
                                 "precision": run.precision, "data": asdict(run.load), "limit_train": cfg.limit_train,
-                                "limit_eval": cfg.limit_eval, "epochs": recipe.epochs, **cfg.meta})
+                                "limit_eval": cfg.limit_eval, "epochs": recipe.epochs,
+                                "distributed": run.plan.to_dict(), **cfg.meta})
         from lightning.pytorch.callbacks import LearningRateMonitor
         run.callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     trainer = L.Trainer(
         max_epochs=recipe.epochs, precision=run.precision, accelerator=cfg.accelerator,
         devices=cfg.devices, callbacks=run.callbacks, logger=logger, num_sanity_val_steps=0,
         enable_progress_bar=cfg.progress and sys.stderr.isatty(), enable_model_summary=False,
-        use_distributed_sampler=False, default_root_dir=cfg.workdir,
-        # The spawn launcher returns to this process after fit (the subprocess launcher would
-        # re-run the whole command line once per device).
-        strategy="ddp_spawn" if multi else "auto",
+        use_distributed_sampler=False, default_root_dir=cfg.workdir, strategy=strategy,
     )
     if uses_cuda(cfg.accelerator):
         # TF32 tensor cores for the fp32 matmuls left outside autocast (Lightning warns otherwise).
@@ -185,18 +190,14 @@ def fit(run: Run) -> Fitted:
               "from epoch 1", file=sys.stderr)
     trainer.fit(run.module, datamodule=run.dm, ckpt_path=str(last) if cfg.resume and last.is_file() else None)
     fit_seconds = time.perf_counter() - fit_t0
-    # validate/test(ckpt_path=...) later restore callback states from the best checkpoint:
-    # keep what the fit itself produced.
-    curves = list(run.runlog.curves)
-    train_ips = run.runlog.train_images / max(run.runlog.train_seconds, 1e-9)
-    if multi:
-        # The curves lived in the workers; their last checkpoint carries them. Evaluation runs
-        # here, on one device, so that every image is scored exactly once.
-        state = torch.load(last, map_location="cpu", weights_only=True)["callbacks"]
-        worker_log = next(v for k, v in state.items() if k.startswith("RunLog"))
-        curves = list(worker_log["curves"])
-        # rank 0's images per second; every rank trains as many images at the same time
-        train_ips = cfg.devices * worker_log["train_images"] / max(worker_log["train_seconds"], 1e-9)
+    # validate/test(ckpt_path=...) later restore callback states from the best checkpoint: keep the fit's own.
+    if (log := fit_log(strategy, trainer, run.runlog.state_dict(), last)) is None:
+        return None
+    curves = list(log["curves"])
+    # rank 0's images per second; every rank trains as many images at the same time
+    train_ips = cfg.devices * log["train_images"] / max(log["train_seconds"], 1e-9)
+    if cfg.devices > 1:
+        # Evaluation runs here, on one device, so that every test image is scored exactly once.
         trainer = L.Trainer(precision=run.precision, accelerator=cfg.accelerator, devices=1, logger=False,
                             enable_progress_bar=cfg.progress, enable_model_summary=False)
     return Fitted(trainer, curves, fit_seconds, train_ips, getattr(run.runlog, "resumed_from_epoch", None), logger)
@@ -242,7 +243,8 @@ def make_record(run: Run, fitted: Fitted, metrics: Metrics, ev: dict, started: f
         recipe=recipe.to_dict(),
         config={**{k: v for k, v in asdict(cfg).items() if k not in ("load", "wandb", "overrides")},
                 **asdict(cfg.overrides),
-                "world_size": cfg.devices, "precision": run.precision, "recipe": recipe.name},
+                "world_size": cfg.devices, "distributed": run.plan.to_dict(), "precision": run.precision,
+                "recipe": recipe.name},
         data=DataInfo(path=portable_paths(str(cfg.data)), options=asdict(run.load), info=dm.dataset.info,
                       classes=list(dm.classes), sizes={s: len(dm.parts[s][1]) for s in dm.parts},
                       protocol="selection on val (PublicTest) only; test = PrivateTest, evaluated once"),
@@ -264,12 +266,15 @@ def make_record(run: Run, fitted: Fitted, metrics: Metrics, ev: dict, started: f
     )
 
 
-def train(cfg: TrainConfig) -> RunRecord:
-    """Run one (model, recipe, seed) cell; returns the record it wrote (at record_path(cfg, run_id))."""
+def train(cfg: TrainConfig) -> RunRecord | None:
+    """Run one (model, recipe, seed) cell; returns the record it wrote (at record_path(cfg, run_id)), None
+    in a DDP worker process."""
     quiet_lightning()
     started = time.perf_counter()
     run = build(cfg)
     fitted = fit(run)
+    if fitted is None:
+        return None
     metrics, ev = evaluate(run, fitted)
     record = make_record(run, fitted, metrics, ev, started)
     home = Path(cfg.workdir) / "models" if cfg.out else TRAIN_HOME / "models"

@@ -446,25 +446,6 @@ def test_confidence_interval_by_hand():
 
 
 @pytest.mark.realdata
-def test_ddp_with_two_cpu_processes(real_data, tmp_path):
-    """One cell on two CPU processes (gloo, spawn launcher): each trains on half the batches,
-    evaluation runs once in the parent process."""
-    from fer_bench.overrides import Overrides
-    from fer_bench.train import TrainConfig, train
-    rec = train(TrainConfig(model="lenet5", data=str(real_data),
-                            overrides=Overrides(epochs=2), limit_train=640, limit_eval=200,
-                            devices=2, accelerator="cpu", progress=False, workdir=str(tmp_path),
-                            out=str(tmp_path / "ddp.json"), natural=None))
-    assert rec.config["world_size"] == 2
-    assert len(rec.curves) == 2 and rec.metrics.test.n == 200
-    # last.ckpt is gone once the record is written; the selected checkpoint stays.
-    best = next((tmp_path / "checkpoints").glob("*/best-epoch=*.ckpt"))
-    epoch = int(best.stem.split("=")[1])
-    ckpt = torch.load(best, map_location="cpu", weights_only=False)
-    # 640 images / batch 64 = 10 batches an epoch, 5 on each of the two ranks.
-    assert ckpt["global_step"] == (epoch + 1) * 5
-
-
 def test_sweep_table_pivots_grid_cells_and_picks_by_validation(tmp_path):
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 7, 20)

@@ -13,7 +13,7 @@ LAYERS = [
     {"data"},                                  # readers, cache, faces, augmentation, the DataModule
     {"models", "recipes"},
     {"module"},
-    {"runlog", "scoring", "keep", "tracking", "train"},
+    {"runlog", "scoring", "keep", "tracking", "distributed", "train"},
     {"suite", "tuning_space", "trained", "faceset", "evaluate", "predict", "export"},
     {"bench", "tune", "tune_plan", "report"},
     {"commands", "settings", "cli", "__init__"},

@@ -64,12 +64,21 @@ class EpochBatchSampler:
         idx = torch.cat(parts)
         return idx[torch.randperm(len(idx), generator=g)]
 
+    def _shard(self, idx: torch.Tensor) -> torch.Tensor:
+        """Evaluation on several devices: each rank scores one contiguous block of the split, every image
+        exactly once (no padding); training ranks share the epoch order and take every world-th batch."""
+        if self.shuffle or self.world_size == 1:
+            return idx
+        n = len(idx)
+        return idx[self.rank * n // self.world_size:(self.rank + 1) * n // self.world_size]
+
     def __iter__(self) -> Iterator[list[int]]:
-        idx = self._indices()
+        idx = self._shard(self._indices())
         n = len(idx)
         stop = n - n % self.batch_size if self.drop_last else n
         starts = list(range(0, stop, self.batch_size))
-        if self.world_size > 1:
+        if self.world_size > 1 and self.shuffle:
+            # the same number of steps on every rank: gradients sync at every step
             starts = starts[self.rank::self.world_size][:len(starts) // self.world_size]
         for s in starts:
             yield idx[s:s + self.batch_size].tolist()
@@ -77,8 +86,10 @@ class EpochBatchSampler:
     def __len__(self) -> int:
         n = len(self.labels) + sum(max(0, t - int((self.labels == c).sum()))
                                    for c, t in self.targets.items()) * self.shuffle
+        if not self.shuffle and self.world_size > 1:
+            n = len(self._shard(torch.arange(n)))
         batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-        return batches // self.world_size if self.world_size > 1 else batches
+        return batches // self.world_size if self.world_size > 1 and self.shuffle else batches
 
 
 class FERDataModule(L.LightningDataModule):
@@ -187,9 +198,9 @@ class FERDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         images, labels = self.parts[split]
-        # Only training batches are split across devices; every process evaluates the whole
-        # val set, so validation metrics (and selection) are exact, not padded or dropped.
-        world = self.trainer.world_size if self.trainer is not None and shuffle else 1
+        # Batches are split across devices, evaluation ones too: no image is padded or dropped, and the
+        # torchmetrics states sum over ranks, so validation metrics (and selection) stay exact.
+        world = self.trainer.world_size if self.trainer is not None else 1
         rank = self.trainer.global_rank if world > 1 else 0
         sampler = EpochBatchSampler(
             labels, self.batch_size if shuffle else self.eval_batch_size, shuffle, self.seed,
