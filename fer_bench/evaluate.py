@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from fer_bench.faceset import FaceSet
+from fer_bench.metrics import per_class_metrics
 from fer_bench.trained import TrainedModel, predict_probs
 
 EVAL_SCHEMA = "fer-bench-eval/1"
@@ -24,25 +25,16 @@ EVAL_SCHEMA = "fer-bench-eval/1"
 
 def score(probs: torch.Tensor, labels: list[str], classes: tuple[str, ...]) -> dict:
     """Metrics of class probabilities against class names (all of them among `classes`)."""
-    y = np.array([classes.index(c) for c in labels], dtype=np.int64)
-    pred = probs.argmax(1).numpy()
+    y = torch.tensor([classes.index(c) for c in labels], dtype=torch.long)
     k = len(classes)
-    conf = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
-    support, predicted, hits = conf.sum(1), conf.sum(0), np.diag(conf)
-    present = [i for i in range(k) if support[i] > 0]
-    per_class = {}
-    for i in present:
-        recall = hits[i] / support[i]
-        precision = hits[i] / predicted[i] if predicted[i] else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[classes[i]] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-                                 "support": int(support[i])}
-    majority = max(present, key=lambda i: support[i])
+    conf = torch.bincount(y * k + probs.argmax(1), minlength=k * k).reshape(k, k)
+    per_class = {c: m for c, m in per_class_metrics(conf, classes).items() if m["support"]}
+    majority = max(per_class, key=lambda c: per_class[c]["support"])
     return {
-        "accuracy": float(hits.sum() / len(y)),
-        "macro_f1": float(np.mean([per_class[classes[i]]["f1"] for i in present])),
-        "macro_f1_over": [classes[i] for i in present],
-        "majority_baseline": {"class": classes[majority], "accuracy": float(support[majority] / len(y))},
+        "accuracy": float(conf.diag().sum() / len(y)),
+        "macro_f1": float(np.mean([m["f1"] for m in per_class.values()])),
+        "macro_f1_over": list(per_class),
+        "majority_baseline": {"class": majority, "accuracy": per_class[majority]["support"] / len(y)},
         "n": int(len(y)),
         "per_class": per_class,
         "confusion": conf.tolist(),

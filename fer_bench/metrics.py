@@ -31,24 +31,27 @@ def make_metrics(num_classes: int) -> MetricCollection:
     })
 
 
+def per_class_metrics(confusion: torch.Tensor, classes: tuple[str, ...]) -> dict:
+    """{class: {precision, recall, f1, support}} from a confusion matrix (rows = true class); 0 where a
+    ratio has nothing to divide (torchmetrics' zero_division)."""
+    conf = confusion.double()
+    hits, support, predicted = conf.diag(), conf.sum(1), conf.sum(0)
+    precision = torch.where(predicted > 0, hits / predicted.clamp(min=1), 0.0)
+    recall = torch.where(support > 0, hits / support.clamp(min=1), 0.0)
+    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp(min=1e-12), 0.0)
+    return {c: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                "support": int(support[i])} for i, c in enumerate(classes)}
+
+
 def metrics_to_json(values: dict[str, torch.Tensor], classes: tuple[str, ...]) -> dict:
     """{'accuracy', 'macro_f1', 'per_class': {class: {precision, recall, f1, support}},
     'confusion': rows = true class, columns = predicted class}."""
     conf = values["confusion"].long()
-    per_class = {
-        c: {
-            "precision": float(values["precision"][i]),
-            "recall": float(values["recall"][i]),
-            "f1": float(values["f1"][i]),
-            "support": int(conf[i].sum()),
-        }
-        for i, c in enumerate(classes)
-    }
     return {
         "accuracy": float(values["acc"]),
         "macro_f1": float(values["f1_macro"]),
         "n": int(conf.sum()),
-        "per_class": per_class,
+        "per_class": per_class_metrics(conf, classes),
         "confusion": conf.tolist(),
     }
 

@@ -18,7 +18,7 @@ from fer_bench.models import CropAveraging, create_model
 from fer_bench.module import FERClassifier
 from fer_bench.record import RunRecord, SplitMetrics, read_record
 from fer_bench.runinfo import AUTOCAST, portable_paths
-from fer_bench.runlog import quiet_lightning
+from fer_bench.runlog import quiet_lightning, test_split_probs
 
 
 def eval_view_model(name: str, num_classes: int, protocol: str) -> torch.nn.Module:
@@ -58,16 +58,9 @@ def extra_views(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule,
 def _crop_view(trainer: L.Trainer, module: FERClassifier, dm: FERDataModule, crops: int, after: int) -> dict:
     model = module.model
     model.eval_crops = crops
-    was_training = module.training
-    module.eval()
-    probs = []
-    with torch.no_grad(), trainer.precision_plugin.forward_context():
-        for images, labels in dm.test_dataloader():
-            x, _ = dm.prepare((images.to(module.device), labels.to(module.device)), train=False)
-            probs.append(module(x).float().softmax(1).cpu())
-    module.train(was_training)
+    probs = test_split_probs(trainer, module, dm)
     model.eval_crops = after
-    res = summary_metrics(torch.cat(probs), dm.parts["test"][1], dm.num_classes)
+    res = summary_metrics(probs, dm.parts["test"][1], dm.num_classes)
     return {"protocol": "single centre view" if crops == 1 else f"{crops}-crop", **res}
 
 
