@@ -117,8 +117,7 @@ def _run_cell(suite: Suite, cell: Cell, counts: dict, data: str, results: str, o
         out=str(record_path(suite, cell, results)), workdir=str(out), run_id=cell.key, resume=True,
         progress=progress, devices=devices, natural=natural, observe_test=suite.observe_test,
         accelerator=accelerator, lock=str(lock_path(suite, cell, results)),
-        wandb={"save_dir": str(out), "group": cell.model, "job_type": cell.recipe,
-               "tags": [suite.name]} if use_wandb else None,
+        wandb=use_wandb,
         meta={"suite": suite.name, "cell": cell.key, "label": cell.label,
               "overrides": dict(cell.overrides)},
     )

@@ -47,8 +47,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     from fer_bench.module import DivergedError
     from fer_bench.overrides import Overrides
     from fer_bench.runinfo import check_accelerator
-    from fer_bench.suite import check_numbers
     from fer_bench.train import TrainConfig, failed_record, record_path, train
+    from fer_bench.validate import check_numbers
     check_accelerator(a.accelerator)
     overrides = Overrides.from_args(a)
     from fer_bench.settings import parse_set
@@ -64,8 +64,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         load=_load_options(a), out=a.out, workdir=a.workdir, accelerator=a.accelerator,
         devices=a.devices, relaunch=True, progress=not a.no_progress, natural=_natural_path(a),
         observe_test=a.observe_test,
-        wandb={"save_dir": a.workdir, "group": a.model, "job_type": a.recipe or "paper", "tags": ["train"]}
-        if a.wandb else None,
+        wandb=a.wandb,
     )
     try:
         rec = train(cfg)
@@ -243,8 +242,8 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
     from fer_bench.io import check_writable
     from fer_bench.predict import annotate, annotation_targets, frame_json, frame_text, list_inputs, predict_files
-    from fer_bench.suite import check_numbers
     from fer_bench.trained import load_trained
+    from fer_bench.validate import check_numbers
     check_numbers("command line", {"every": a.every})
     tm = load_trained(a.model, a.device)
     paths = list_inputs(a.inputs)

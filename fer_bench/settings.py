@@ -10,7 +10,7 @@ def parse_set(items: list[str]) -> dict:
     import yaml
 
     from fer_bench.recipes import recipe_keys
-    from fer_bench.suite import _typed
+    from fer_bench.validate import typed
     changes = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -20,5 +20,5 @@ def parse_set(items: list[str]) -> dict:
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             value = text
-        changes |= _typed("--set", {key.strip(): value}, recipe_keys())
+        changes |= typed("--set", {key.strip(): value}, recipe_keys())
     return changes

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from fer_bench.overrides import Overrides, field_types
 from fer_bench.recipes import Recipe, apply_changes, define_recipe, get_recipe, recipe_keys, run_recipe
 from fer_bench.table_specs import TableSpec, parse_tables
 from fer_bench.tuning_space import TuningSpec, parse_tuning
-from fer_bench.validate import check_flag, check_keys, closest
+from fer_bench.validate import check_flag, check_keys, typed
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -31,8 +30,6 @@ SUITE_KEYS = ("name", "description", "seeds", "data", "defaults", "cells", "tabl
               "not_run", "tuning", "recipes")
 EXTERNAL_KEYS = {"name": str, "path": str, "faces": bool, "label_from_name": str, "split": str}
 CELL_KEYS = ("model", "recipe", "seeds", "overrides", "grid")
-# Numbers a run needs to make sense: an epoch budget of 0 would record an untrained model as finished.
-POSITIVE = ("epochs", "batch_size", "lr", "limit_train", "limit_eval")
 
 
 # A suite's data: keys are LoadOptions' fields (what changes the decoded dataset) and the subset limits.
@@ -51,20 +48,6 @@ def _data(typed: dict) -> dict:
     """A suite's data: mapping, parsed: LoadOptions plus the subset limits."""
     limits = {k: typed.pop(k) for k in ("limit_train", "limit_eval") if k in typed}
     return {"load": LoadOptions(**typed), **limits}    # LoadOptions checks its values
-
-
-def check_numbers(where: str, values: dict) -> None:
-    """Budgets, sizes and learning rates must be positive, finite numbers."""
-    for k in POSITIVE:
-        v = values.get(k)
-        if v is not None and (isinstance(v, bool) or not math.isfinite(v) or v <= 0):
-            raise FerBenchError(f"{where}: {k.replace('_', '-') if where == 'command line' else k} = {v!r} "
-                                "must be a positive number")
-    for k, hi in (("weight_decay", math.inf), ("label_smoothing", 1.0)):
-        v = values.get(k)
-        if v is not None and (isinstance(v, bool) or not 0 <= v < hi):
-            raise FerBenchError(f"{where}: {k.replace('_', '-') if where == 'command line' else k} = {v!r} "
-                                f"must be in [0, {hi})")
 
 
 def _seeds(where: str, value) -> list[int]:
@@ -112,14 +95,14 @@ def _external(where: str, value) -> list[ExternalSet]:
         w = f"{where}: external[{n}]"
         if not isinstance(entry, dict) or "name" not in entry or "path" not in entry:
             raise FerBenchError(f"{w}: each set needs a name and a path")
-        typed = _typed(w, entry, EXTERNAL_KEYS)
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", typed["name"]):
-            raise FerBenchError(f"{w}: name {typed['name']!r} must be a plain name (letters, digits, _ . + -)")
-        if typed.get("split") not in (None, "train", "val", "test"):
-            raise FerBenchError(f"{w}: split {typed['split']!r} must be train, val or test")
-        if any(e.name == typed["name"] for e in out):
-            raise FerBenchError(f"{w}: a second set named {typed['name']!r}")
-        out.append(ExternalSet(**typed))
+        ext = typed(w, entry, EXTERNAL_KEYS)
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", ext["name"]):
+            raise FerBenchError(f"{w}: name {ext['name']!r} must be a plain name (letters, digits, _ . + -)")
+        if ext.get("split") not in (None, "train", "val", "test"):
+            raise FerBenchError(f"{w}: split {ext['split']!r} must be train, val or test")
+        if any(e.name == ext["name"] for e in out):
+            raise FerBenchError(f"{w}: a second set named {ext['name']!r}")
+        out.append(ExternalSet(**ext))
     return out
 
 
@@ -198,24 +181,6 @@ def cell_recipe(cell: Cell) -> Recipe:
     return run_recipe(cell.recipe, *cell_settings(cell.overrides))
 
 
-def _typed(where: str, d: dict, allowed: dict) -> dict:
-    if not isinstance(d or {}, dict):
-        raise FerBenchError(f"{where}: expected a mapping of keys to values, found {d!r}")
-    out = {}
-    for k, v in (d or {}).items():
-        if k not in allowed:
-            raise FerBenchError(f"{where}: unknown key {k!r}{closest(k, allowed)}")
-        if allowed[k] is float and isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
-            raise FerBenchError(f"{where}: {k} = {v!r} has the wrong type")
-        if allowed is OVERRIDES and k in CHOICES and v not in CHOICES[k]:
-            raise FerBenchError(f"{where}: {k} {v!r} is not one of {', '.join(CHOICES[k])}")
-        out[k] = v
-    check_numbers(where, out)
-    return out
-
-
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; errors name the file and the entry."""
     path = Path(path)
@@ -241,8 +206,8 @@ def load_suite(path: str | Path) -> Suite:
     suite = Suite(
         name=name, description=str(raw.get("description", "")),
         seeds=_seeds(f"{path}", raw.get("seeds", [0])),
-        **_parse(f"{path}: data", lambda: _data(_typed(f"{path}: data", raw.get("data", {}), DATA_KEYS))),
-        defaults=_typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES),
+        **_parse(f"{path}: data", lambda: _data(typed(f"{path}: data", raw.get("data", {}), DATA_KEYS))),
+        defaults=typed(f"{path}: defaults", raw.get("defaults", {}), OVERRIDES, CHOICES),
         tables=parse_tables(raw.get("tables") or {}, f"{path}: tables"),
         observe_test=check_flag(f"{path}: observe_test", raw.get("observe_test", False)),
         external=_external(str(path), raw.get("external", []) or []),
@@ -256,7 +221,7 @@ def load_suite(path: str | Path) -> Suite:
         w = f"{path}: recipes.{rname}"
         if not isinstance(spec, dict) or "extends" not in spec or not re.fullmatch(r"[A-Za-z0-9_.-]+", str(rname)):
             raise FerBenchError(f"{w}: a recipe needs a plain name and 'extends: RECIPE', e.g. {{extends: arena}}")
-        changes = _typed(w, {k: v for k, v in spec.items() if k != "extends"}, recipe_keys())
+        changes = typed(w, {k: v for k, v in spec.items() if k != "extends"}, recipe_keys())
         _parse(w, lambda r=rname, sp=spec, c=changes, w=w: define_recipe(str(r), str(sp["extends"]), c, w))
     seen = set()
     for n, entry in enumerate(raw["cells"]):
@@ -271,7 +236,7 @@ def load_suite(path: str | Path) -> Suite:
         except FerBenchError as e:
             raise FerBenchError(f"{where}: {e}") from None
         seeds = _seeds(where, entry["seeds"]) if "seeds" in entry else suite.seeds
-        fixed = {**suite.defaults, **_typed(where, entry.get("overrides", {}), OVERRIDES)}
+        fixed = {**suite.defaults, **typed(where, entry.get("overrides", {}), OVERRIDES, CHOICES)}
         _parse(where, lambda r=recipe, f=fixed: apply_changes(get_recipe(r), cell_settings(f)[1]))
         grid = entry.get("grid", {}) or {}
         if not isinstance(grid, dict):
@@ -279,7 +244,8 @@ def load_suite(path: str | Path) -> Suite:
         for k, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise FerBenchError(f"{where}: grid {k} = {values!r} must be a non-empty list, e.g. [0.1, 0.01]")
-        grid = {k: [_typed(f"{where}: grid", {k: v}, OVERRIDES)[k] for v in values] for k, values in grid.items()}
+        grid = {k: [typed(f"{where}: grid", {k: v}, OVERRIDES, CHOICES)[k] for v in values]
+                for k, values in grid.items()}
         points = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
         for point in points:
             over = tuple(sorted({**fixed, **point}.items()))

@@ -56,6 +56,17 @@ def make_wandb_logger(cfg: dict, run_id: str):
     return logger
 
 
+def run_logger(workdir: str, run_id: str, model: str, recipe: str, suite: str, hyperparams: dict,
+               callbacks: list):
+    """A training run's W&B logger: grouped by architecture, job type = recipe, tagged with the suite ("train"
+    for a plain run), its settings logged once, and the learning rate per epoch (added to `callbacks`)."""
+    from lightning.pytorch.callbacks import LearningRateMonitor
+    logger = make_wandb_logger({"save_dir": workdir, "group": model, "job_type": recipe, "tags": [suite]}, run_id)
+    logger.log_hyperparams(hyperparams)
+    callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    return logger
+
+
 def log_final_to_wandb(logger, record: RunRecord, record_path: Path | None = None) -> None:
     """The selected checkpoint's numbers as the run's summary (not history: the post-fit evaluation is
     not an epoch), its test confusion matrix as a W&B heatmap, the run record as an artifact; then

@@ -41,7 +41,7 @@ from fer_bench.record import (
 from fer_bench.runinfo import environment, portable_paths, resolve_precision, uses_cuda
 from fer_bench.runlog import EpochLine, Heartbeat, RunLog, epoch_of, quiet_lightning
 from fer_bench.scoring import eval_view_model, evaluate_natural, extra_views, inference_latency
-from fer_bench.tracking import log_final_to_wandb, make_wandb_logger
+from fer_bench.tracking import log_final_to_wandb, run_logger
 
 
 @dataclass
@@ -67,7 +67,7 @@ class TrainConfig:
     run_id: str | None = None          # default: model__recipe__seed__timestamp
     resume: bool = False               # continue from <checkpoints>/last.ckpt when it exists
     observe_test: bool = False         # per-epoch test accuracy for time-to-accuracy (never selects)
-    wandb: dict | None = None          # WandbLogger kwargs (see fer_bench.tracking), None = off
+    wandb: bool = False                # log to W&B (project/entity: WANDB_PROJECT / WANDB_ENTITY)
     meta: dict = field(default_factory=dict)  # e.g. suite and cell, copied into the record
     lock: str | None = None            # a suite cell's lock file: touched after every epoch (its heartbeat)
 
@@ -152,6 +152,15 @@ def build(cfg: TrainConfig) -> Run:
                best, runlog, callbacks, plan)
 
 
+def settings(run: Run) -> dict:
+    """The run's settings as resolved (precision, device plan, recipe name): the record's config and the
+    W&B config, one derivation for both, whether the run came from the command line or a suite cell."""
+    cfg = run.cfg
+    return {**{k: v for k, v in asdict(cfg).items() if k not in ("load", "wandb", "overrides")},
+            **asdict(cfg.overrides), "world_size": cfg.devices, "distributed": run.plan.to_dict(),
+            "precision": run.precision, "recipe": run.recipe.name}
+
+
 def fit(run: Run) -> Fitted | None:
     """None in a DDP worker (rank 1..N-1): rank 0 evaluates and records."""
     cfg, recipe, strategy = run.cfg, run.recipe, run.plan.strategy
@@ -163,21 +172,15 @@ def fit(run: Run) -> Fitted | None:
             print("fer-bench: W&B logging is off for multi-device suite cells (spawned workers would each open "
                   "a run); `fer-bench train --devices N` logs from rank 0", file=sys.stderr)
     # Under DDP every rank builds the logger and only rank 0's opens a W&B run (Lightning's rank-zero experiment).
-    logger = make_wandb_logger(cfg.wandb, run.run_id) if cfg.wandb and strategy != "ddp_spawn" else False
-    if logger:
-        # limit_train / limit_eval: a 1,000-image smoke run must not look like a full run in W&B.
-        logger.log_hyperparams({"model": cfg.model, "recipe": recipe.to_dict(), "seed": cfg.seed,
-                                "precision": run.precision, "data": asdict(run.load), "limit_train": cfg.limit_train,
-                                "limit_eval": cfg.limit_eval, "epochs": recipe.epochs,
-                                "distributed": run.plan.to_dict(), **cfg.meta})
-        from lightning.pytorch.callbacks import LearningRateMonitor
-        run.callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    # W&B gets the record's settings (a 1,000-image smoke run must not look like a full run) and the recipe as run.
+    logger = run_logger(cfg.workdir, run.run_id, cfg.model, recipe.name, cfg.meta.get("suite", "train"),
+                        {**settings(run), "recipe": recipe.to_dict(), "data": asdict(run.load), "epochs": recipe.epochs,
+                         **cfg.meta}, run.callbacks) if cfg.wandb and strategy != "ddp_spawn" else False
     trainer = L.Trainer(
         max_epochs=recipe.epochs, precision=run.precision, accelerator=cfg.accelerator,
         devices=cfg.devices, callbacks=run.callbacks, logger=logger, num_sanity_val_steps=0,
         enable_progress_bar=cfg.progress and sys.stderr.isatty(), enable_model_summary=False,
-        use_distributed_sampler=False, default_root_dir=cfg.workdir, strategy=strategy,
-    )
+        use_distributed_sampler=False, default_root_dir=cfg.workdir, strategy=strategy)
     if uses_cuda(cfg.accelerator):
         # TF32 tensor cores for the fp32 matmuls left outside autocast (Lightning warns otherwise).
         torch.set_float32_matmul_precision("high")
@@ -199,7 +202,7 @@ def fit(run: Run) -> Fitted | None:
     if cfg.devices > 1:
         # Evaluation runs here, on one device, so that every test image is scored exactly once.
         trainer = L.Trainer(precision=run.precision, accelerator=cfg.accelerator, devices=1, logger=False,
-                            enable_progress_bar=cfg.progress, enable_model_summary=False)
+                            enable_progress_bar=cfg.progress, enable_model_summary=False, enable_checkpointing=False)
     return Fitted(trainer, curves, fit_seconds, train_ips, getattr(run.runlog, "resumed_from_epoch", None), logger)
 
 
@@ -241,10 +244,7 @@ def make_record(run: Run, fitted: Fitted, metrics: Metrics, ev: dict, started: f
                         eval_protocol=recipe.eval_protocol,
                         pretrained=getattr(run.module.model, "pretrained_source", None) or False),
         recipe=recipe.to_dict(),
-        config={**{k: v for k, v in asdict(cfg).items() if k not in ("load", "wandb", "overrides")},
-                **asdict(cfg.overrides),
-                "world_size": cfg.devices, "distributed": run.plan.to_dict(), "precision": run.precision,
-                "recipe": recipe.name},
+        config=settings(run),
         data=DataInfo(path=portable_paths(str(cfg.data)), options=asdict(run.load), info=dm.dataset.info,
                       classes=list(dm.classes), sizes={s: len(dm.parts[s][1]) for s in dm.parts},
                       protocol="selection on val (PublicTest) only; test = PrivateTest, evaluated once"),

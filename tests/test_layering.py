@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fer_bench"
 # Lowest first. A module may import its own layer or a lower one.
 LAYERS = [
     {"errors", "io", "stats", "metrics", "runinfo", "overrides", "schedules", "table_specs", "record", "blazeface",
-     "plots", "validate", "locks"},
+     "plots", "validate", "locks", "table"},
     {"data"},                                  # readers, cache, faces, augmentation, the DataModule
     {"models", "recipes"},
     {"module"},

@@ -154,7 +154,7 @@ def test_a_tuned_suite_runs_its_finals_and_its_leaderboard_ranks_them_beside_the
     assert len(runs) == 1 and all(f"{k}={v}" in runs[0].name for k, v in best["overrides"].items())
     md = (results / "tuned" / "LEADERBOARD.md").read_text()
     assert "## Tuned ranking (arena v2)" in md and "(plots/learning_curves.png)" in md
-    row = next(line for line in md.splitlines() if line.startswith("| 1 | "))
+    row = next(line for line in md.split("## Tuned ranking (arena v2)")[1].splitlines() if line.startswith("| 1 | "))
     assert f"{best['overrides']['optimizer']} lr {best['overrides']['lr']:g}" in row and "| 3 |" in row
     assert (results / "tuned" / "plots" / "learning_curves.png").is_file()
 

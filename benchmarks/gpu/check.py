@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))   # fer_bench from this tree, not an installed cop
 import torch  # noqa: E402
 
 from fer_bench.errors import FerBenchError  # noqa: E402
+from fer_bench.table import table  # noqa: E402
 
 PACK = ROOT / "data" / "gpu" / "fer2013.npz.xz"
 THROUGHPUT_MODELS = ("speedrun_vgg", "khaireddin_vgg", "resnet18_fer")
@@ -139,21 +140,17 @@ def markdown(summary: dict) -> str:
         f"Run {summary['date']} by `{summary['command']}` on {summary['device']} (torch {env['torch']}, CUDA "
         f"{env['cuda']}), {summary['wall_seconds'] / 60:.1f} min in all. Data: {summary['data']}.", "",
         "## Training throughput (full optimiser step, real training images)", "",
-        "| model | precision | batch | images/s | peak GPU memory (MiB) |", "|---|---|---:|---:|---:|",
-        *(f"| {r['model']} | {r['precision']} | {r['batch']} | {r['images_per_second']:,.0f} | "
-          f"{r['peak_memory_mib'] if r['peak_memory_mib'] is not None else 'n/a'} |" for r in summary["throughput"]),
+        *table(["model", "precision", "batch", "images/s", "peak GPU memory (MiB)"], "llrrr",
+               [[r["model"], r["precision"], str(r["batch"]), f"{r['images_per_second']:,.0f}",
+                 "n/a" if r["peak_memory_mib"] is None else str(r["peak_memory_mib"])] for r in summary["throughput"]]),
     ]
     for step in summary["suites"]:
         lines += ["", f"## {step['suite']} ({step['precision']}): {step['counts']['finished']} finished, "
                   f"{step['counts']['failed']} failed, {step['wall_seconds'] / 60:.1f} min", "",
-                  "| cell | status | PrivateTest % | PublicTest % (selected) | training min |",
-                  "|---|---|---:|---:|---:|"]
-        for c in step["cells"]:
-            if c["status"] != "finished":
-                lines.append(f"| {c['cell']} | {c['status']}: {c['reason']} | | | |")
-            else:
-                lines.append(f"| {c['cell']} | finished | {100 * c['test_accuracy']:.2f} | "
-                             f"{100 * c['val_accuracy']:.2f} | {c['train_minutes']:.2f} |")
+                  *table(["cell", "status", "PrivateTest %", "PublicTest % (selected)", "training min"], "llrrr",
+                         [[c["cell"], f"{c['status']}: {c['reason']}", "", "", ""] if c["status"] != "finished" else
+                          [c["cell"], "finished", f"{100 * c['test_accuracy']:.2f}", f"{100 * c['val_accuracy']:.2f}",
+                           f"{c['train_minutes']:.2f}"] for c in step["cells"]])]
     lines += ["", "The smoke rows are one epoch on 1,000 images: they check the path, their accuracies mean nothing. "
               "A speedrun row trained on a Training subset (see Data) is not comparable with the speedrun suites.",
               "Records: the `runs/` folders beside this file."]

@@ -15,6 +15,7 @@ from fer_bench.data.fer2013 import SPLITS, FERData
 from fer_bench.data.load import blank_mask
 from fer_bench.io import atomic_path, atomic_write, write_json
 from fer_bench.plots import OKABE_ITO, pyplot, savefig
+from fer_bench.table import table
 
 
 def duplicate_stats(data: FERData) -> dict:
@@ -150,10 +151,8 @@ def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
     if "ferplus_dropped" in data.info:
         lines.append(f"- FER+ rows dropped: {data.info['ferplus_dropped']}")
     lines += ["", "## Class counts", "", "![class counts](class_counts.png)", "",
-              "| split | n | " + " | ".join(data.classes) + " |",
-              "|---|---:|" + "---:|" * len(data.classes)]
-    for split, c in counts.items():
-        lines.append(f"| {split} | {sum(c):,} | " + " | ".join(f"{v:,}" for v in c) + " |")
+              *table(["split", "n", *data.classes], "lr" + "r" * len(data.classes),
+                     [[split, f"{sum(c):,}", *(f"{v:,}" for v in c)] for split, c in counts.items()])]
     lines += ["", "## Blank images", "",
               f"{int(blank.sum())} images are uniform (pixel standard deviation below 2), per split: "
               + ", ".join(f"{s} {int((blank & (data.splits == k)).sum())}" for k, s in enumerate(SPLITS))
@@ -163,16 +162,12 @@ def write_report(data: FERData, out: Path, seed: int = 0) -> Path:
                                               torch.nonzero(blank).flatten()[:10].tolist()))
         lines.append("")
     lines += ["## Exact duplicates", "",
-              "| split | rows | distinct images | rows in duplicate groups | redundant rows |",
-              "|---|---:|---:|---:|---:|"]
-    for s, w in dup["within"].items():
-        lines.append(f"| {s} | {w['rows']:,} | {w['distinct']:,} | {w['rows_in_duplicate_groups']:,} | "
-                     f"{w['redundant_rows']:,} |")
-    lines += ["", "| across splits | rows of the second split also in the first | distinct images |",
-              "|---|---:|---:|"]
-    for k, v in dup["across"].items():
-        rows = next(x for n, x in v.items() if n.endswith("_rows"))
-        lines.append(f"| {k.replace('&', ' ∩ ')} | {rows:,} | {v['distinct_images']:,} |")
+              *table(["split", "rows", "distinct images", "rows in duplicate groups", "redundant rows"], "lrrrr",
+                     [[s, *(f"{w[k]:,}" for k in ("rows", "distinct", "rows_in_duplicate_groups", "redundant_rows"))]
+                      for s, w in dup["within"].items()]), ""]
+    across = [[k.replace("&", " ∩ "), f"{next(x for n, x in v.items() if n.endswith('_rows')):,}",
+               f"{v['distinct_images']:,}"] for k, v in dup["across"].items()]
+    lines += table(["across splits", "rows of the second split also in the first", "distinct images"], "lrr", across)
     lines += ["", f"Distinct images overall: {dup['distinct_images']:,}; images that occur with different "
               f"labels: {dup['conflicting_label_images']} ({dup['conflicting_label_rows']} rows).", "",
               "## Samples (training split, 50 random per class)", ""]

@@ -8,6 +8,7 @@ from statistics import mean
 from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, paired_p
 from fer_bench.stats import format_p
+from fer_bench.table import table
 from fer_bench.table_specs import AblationTable
 
 # Recipe fields that name or describe a recipe rather than change its training.
@@ -56,28 +57,27 @@ def ablation_table(spec: AblationTable, rows: list[Row]) -> list[str]:
     # reads against theirs.
     matched = {x.seed for r in rows if in_ablation(r, spec) for x in r.records} & set(ref.seeds)
     ref_records = [x for x in ref.records if x.seed in matched] or ref.records
-    out += ["| row | what changed | seeds | val acc | PrivateTest acc | Δ (points) | p | training min | params | "
-            "trained on |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
-            _line("reference", ref_records, ref.params, ref.hardware)]
+    lines = [_line("reference", ref_records, ref.params, ref.hardware)]
     ref_by_seed = {x.seed: x.metrics.test.accuracy for x in ref.records}
     for model, recipe in spec.cells():
         row = find.get((model, recipe))
         if row is None:
-            out.append(f"| {model} / {recipe} | (no finished run yet) | 0 | | | | | | | |")
+            lines.append([f"{model} / {recipe}", "(no finished run yet)", "0", *[""] * 7])
             continue
         changed = ([f"network {ref.model} → {row.model}"] if row.model != ref.model else [])
         changed += recipe_diff(ref.records[0].recipe, row.records[0].recipe)
         deltas = [x.metrics.test.accuracy - ref_by_seed[x.seed] for x in row.records if x.seed in ref_by_seed]
         delta = f"{100 * mean(deltas):+.2f}" if deltas else "no matched seed"
-        out.append(_line(f"{model} / {recipe}", row.records, row.params, row.hardware, "; ".join(changed) or "nothing",
-                         delta, format_p(paired_p(row, ref))))
-    return out
+        lines.append(_line(f"{model} / {recipe}", row.records, row.params, row.hardware,
+                           "; ".join(changed) or "nothing", delta, format_p(paired_p(row, ref))))
+    return out + table(["row", "what changed", "seeds", "val acc", "PrivateTest acc", "Δ (points)", "p",
+                        "training min", "params", "trained on"], "llrrrrrrrl", lines)
 
 
 def _line(name: str, records: list[RunRecord], params: int, hardware: str, changed: str = "–", delta: str = "–",
-          p: str = "–") -> str:
+          p: str = "–") -> list[str]:
     val = mean(x.metrics.val.accuracy for x in records)
     test = mean(x.metrics.test.accuracy for x in records)
     mins = mean(x.training_minutes() for x in records)
-    return (f"| {name} | {changed} | {', '.join(str(x.seed) for x in records)} | {100 * val:.2f} | {100 * test:.2f} | "
-            f"{delta} | {p} | {mins:.1f} | {params / 1e6:.2f}M | {hardware} |")
+    return [name, changed, ", ".join(str(x.seed) for x in records), f"{100 * val:.2f}", f"{100 * test:.2f}", delta,
+            p, f"{mins:.1f}", f"{params / 1e6:.2f}M", hardware]

@@ -15,7 +15,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.models import get_card
 from fer_bench.plots import OKABE_ITO, pyplot, savefig
 from fer_bench.report.rows import ONE_POINT, Row
-from fer_bench.report.tables import citation, headline_frame, to_markdown
+from fer_bench.report.tables import citation, headline_table
 from fer_bench.stats import format_p
 
 CLOSE = ONE_POINT  # "within one point" of the winner
@@ -74,7 +74,7 @@ def headline(rows: list[Row], winner: Row, plots_dir: Path, seeds_wanted: int,
            "median ms, the faster of the run precision and fp32. "
            + (cost_note or "Train img/s: median over seeds.")
            + _hardware_sentence(hw, idle=cost_note is not None),
-           "", to_markdown(headline_frame(rows, winner, seeds_wanted, costs=True))]
+           "", *headline_table(rows, winner, seeds_wanted, costs=True)]
     out += ["", *answer(rows, winner, seeds_wanted, planned), "", *budget_line(rows, seeds_wanted)]
     png = "accuracy_vs_cost.png"
     cost_plot(rows, winner, plots_dir / png)

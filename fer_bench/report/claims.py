@@ -12,6 +12,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.models import Claim, get_card
 from fer_bench.report.rows import ONE_POINT, Row, pm
 from fer_bench.stats import mean_std_ci
+from fer_bench.table import table
 
 TOLERANCE = ONE_POINT  # one accuracy point below the claim still reproduces it
 _WHERE = {"test": "PrivateTest", "val": "PublicTest (val)", "val+test": "PublicTest + PrivateTest",
@@ -71,16 +72,14 @@ def claims_audit(rows: list[Row], not_run: Mapping[str, str] | None = None) -> l
            "from each record's two confusion matrices where the paper scored both) at no less than the paper's "
            "epoch budget (a budget the paper does not state cannot be matched or missed: the note says so); "
            "otherwise the verdict is **not comparable** with the reason, or **untested at budget (ran N of M "
-           "epochs)**, with the measured number beside it.", "",
-           "| model | paper's claim | on | measured | verdict | note |", "|---|---:|---|---:|---|---|"]
-    for r in audited:
-        for claim in get_card(r.model).claims:
-            out.append(_claim_line(r, claim))
+           "epochs)**, with the measured number beside it.", ""]
+    lines = [_claim_line(r, claim) for r in audited for claim in get_card(r.model).claims]
     for model, why in not_run.items():
         for claim in get_card(model).claims:
             verdict = _untested(0, claim.epochs) if claim.epochs else "untested (not run)"
-            out.append(_claim_what(model, claim) + f"not run in this suite | **{verdict}** | {why}"
-                       f"{'; ' + claim.note if claim.note else ''} |")
+            lines.append([*_claim_what(model, claim), "not run in this suite", f"**{verdict}**",
+                          f"{why}{'; ' + claim.note if claim.note else ''}"])
+    out += table(["model", "paper's claim", "on", "measured", "verdict", "note"], "lrlrll", lines)
     for r in audited:
         for claim in get_card(r.model).claims:
             if claim.per_class is not None:
@@ -92,17 +91,17 @@ def _metric(claim: Claim) -> str:
     return "accuracy" if claim.metric == "accuracy" else "macro_f1"
 
 
-def _claim_what(model: str, claim: Claim) -> str:
+def _claim_what(model: str, claim: Claim) -> list[str]:
     """The audit row's first three cells: the model, the paper's number, what it was measured on."""
-    return f"| {model} | {100 * claim.value:.2f}% {_metric(claim).replace('_', '-')} | {claim.split} | "
+    return [model, f"{100 * claim.value:.2f}% {_metric(claim).replace('_', '-')}", claim.split]
 
 
-def _claim_line(r: Row, claim: Claim) -> str:
+def _claim_line(r: Row, claim: Claim) -> list[str]:
     metric, split = _metric(claim), claim.measured
     seeds = [v for x in r.records if (v := split_score(x, split, metric)) is not None]
     what = _claim_what(r.model, claim)
     if not seeds:
-        return what + f"not measured in this suite ({_WHERE[split]}) | – | {claim.note} |"
+        return [*what, f"not measured in this suite ({_WHERE[split]})", "–", claim.note]
     m, _, ci = mean_std_ci(seeds)
     paper = f"the paper's {claim.epochs}" if claim.epochs else "the paper states no budget"
     budget = f"budget {r.epoch_budget} epochs ({paper}; ran {r.epochs_run:.0f})"
@@ -110,8 +109,8 @@ def _claim_line(r: Row, claim: Claim) -> str:
     if not why and r.records[0].recipe.get("pretrained") and not r.pretrained:
         why = "the paper fine-tuned pretrained weights; this run trained from scratch"
     verdict = claim_verdict(claim.value, seeds, r.epoch_budget, claim.epochs, why)
-    return (what + f"{pm(m, ci)} on {_WHERE[split]}, {len(seeds)} seed(s) | **{verdict}** | "
-            f"{100 * (m - claim.value):+.1f} points; {budget}{'; ' + claim.note if claim.note else ''} |")
+    return [*what, f"{pm(m, ci)} on {_WHERE[split]}, {len(seeds)} seed(s)", f"**{verdict}**",
+            f"{100 * (m - claim.value):+.1f} points; {budget}{'; ' + claim.note if claim.note else ''}"]
 
 
 def split_score(rec, split: str, metric: str) -> float | None:
@@ -160,19 +159,18 @@ def per_class_evidence(row: Row, claim) -> list[str]:
            f"The paper's precision / recall per class beside the class prior of its own supports (which sum to "
            f"{n:,}), this suite's PrivateTest numbers for the same model ({len(recs)} seed(s) pooled), and the "
            "same predictions scored against the labels in shuffled order (seeded). Precision, recall and prior "
-           "in %.", "",
-           "| class | paper precision | paper recall | paper support | prior of paper's supports "
-           "| ours: precision | ours: recall | ours, labels shuffled: precision | ours, labels shuffled: recall |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    gaps_paper, gaps_ours, gaps_shuffled = [], [], []
+           "in %.", ""]
+    gaps_paper, gaps_ours, gaps_shuffled, lines = [], [], [], []
     for j, name in enumerate(t.classes):
         c = ours.index(name.lower())
         gaps_paper.append(abs(t.precision[j] - prior[j]))
         gaps_ours.append(abs(prec[c] - ours_prior[c]))
         gaps_shuffled.append(abs(sprec[c] - ours_prior[c]))
-        out.append(f"| {name} | {100 * t.precision[j]:.0f} | {100 * t.recall[j]:.0f} | {t.support[j]:,} | "
-                   f"{100 * prior[j]:.1f} | {100 * prec[c]:.1f} | {100 * rec[c]:.1f} | {100 * sprec[c]:.1f} | "
-                   f"{100 * srec[c]:.1f} |")
+        lines.append([name, f"{100 * t.precision[j]:.0f}", f"{100 * t.recall[j]:.0f}", f"{t.support[j]:,}",
+                      *(f"{100 * v:.1f}" for v in (prior[j], prec[c], rec[c], sprec[c], srec[c]))])
+    out += table(["class", "paper precision", "paper recall", "paper support", "prior of paper's supports",
+                  "ours: precision", "ours: recall", "ours, labels shuffled: precision",
+                  "ours, labels shuffled: recall"], "lrrrrrrrr", lines)
     sizes = recs[0].data.sizes
     out += ["", f"The paper's precision is within {100 * max(gaps_paper):.1f} points of its class prior in every "
             f"class; this suite's model, scored image by image, is up to {100 * max(gaps_ours):.1f} points from "

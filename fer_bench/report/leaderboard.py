@@ -19,16 +19,10 @@ from fer_bench.report.progress import machines, target_table, time_to_accuracy_s
 from fer_bench.report.rows import Row, aggregate, ensemble, fmt, paired_p_values, pm
 from fer_bench.report.sections import external_section, native_protocols, natural_section, validity_section
 from fer_bench.report.sweeps import comparison_table, in_sweep, sweep_table
-from fer_bench.report.tables import (
-    TIDY_COLUMNS,
-    headline_frame,
-    to_markdown,
-    write_latex,
-    write_rows_csv,
-    write_tidy_csv,
-)
+from fer_bench.report.tables import TIDY_COLUMNS, headline_table, write_headline_latex, write_tidy_csv
 from fer_bench.report.tuned import NEAR_PRIOR, majority_baseline, tuned_section
 from fer_bench.stats import format_p
+from fer_bench.table import Column, markdown, table, write_csv
 from fer_bench.table_specs import (
     AblationTable,
     ArenaTable,
@@ -72,9 +66,9 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
     seeds_wanted = arena.seeds if arena else None
     head_rows, head_ref, cost_note = (idle_costs(rows, ref, suite_dir.parent / "perf" / "arena_budget.json")
                                       if arena else (rows, ref, None))
-    compact = headline_frame(head_rows, head_ref, seeds_wanted, costs=bool(arena))
-    write_latex(compact, suite_dir / "headline.tex", caption=f"fer-bench {suite_name}: PrivateTest accuracy and "
-                "macro-F1 in \\%, mean $\\pm$ 95\\% CI half-width over seeds", label=f"tab:fer-bench-{suite_name}")
+    write_headline_latex(head_rows, head_ref, seeds_wanted, bool(arena), suite_dir / "headline.tex",
+                         caption=f"fer-bench {suite_name}: PrivateTest accuracy and macro-F1 in \\%, mean $\\pm$ "
+                         "95\\% CI half-width over seeds", label=f"tab:fer-bench-{suite_name}")
     tuned = next((s for s in tables.values() if isinstance(s, TunedTable)), None)
     if arena:
         lines += headline(head_rows, head_ref, plots_dir, seeds_wanted, cost_note, planned, one_recipe=not tuned)
@@ -85,7 +79,7 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
         lines += ["## Headline", "",
                   "PrivateTest accuracy and macro-F1 in %, mean over seeds ± 95% CI half-width (Student t); "
                   "MMACs: one 48x48 image, eval mode. The wide table below has every column.", "",
-                  to_markdown(compact)]
+                  *headline_table(head_rows, head_ref, seeds_wanted)]
     lines += ["", "As LaTeX (booktabs): [`headline.tex`](headline.tex). One row per run: "
               "[`runs.csv`](runs.csv) (columns under *Where each number comes from*).", ""]
     lines += wide_table(rows, ref)
@@ -93,9 +87,8 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
     lines += claims_audit(rows, not_run)
     classes = finished[0].classes
     lines += ["", "## Per-class F1 on PrivateTest (mean over seeds, %)", "",
-              "| model | recipe | " + " | ".join(classes) + " |", "|---|---|" + "---:|" * len(classes)]
-    lines += [f"| {r.name} | {r.recipe} | " + " | ".join(f"{100 * r.per_class_f1[c]:.1f}" for c in classes) + " |"
-              for r in rows]
+              *table(["model", "recipe", *classes], "ll" + "r" * len(classes),
+                     [[r.name, r.recipe, *(f"{100 * r.per_class_f1[c]:.1f}" for c in classes)] for r in rows])]
     lines += natural_section(rows)
     lines += external_section(rows, suite_dir / "eval")
     lines += time_to_accuracy_section(finished)
@@ -125,7 +118,10 @@ def write_leaderboard(suite_dir: Path, suite_name: str | None = None,
     for fig in [*plots_dir.glob("*.png"), *plots_dir.glob("*.svg")]:
         if fig.stem not in linked:
             fig.unlink()
-    write_rows_csv(all_rows, suite_dir / "leaderboard.csv", classes)
+    # The wide table's columns as numbers, then what only the CSV carries: the natural set, per-class F1.
+    write_csv(wide_columns(ref, []), all_rows, suite_dir / "leaderboard.csv", extra=lambda r: {
+        "natural_acc": r.natural.acc if r.natural else "", "natural_f1": r.natural.f1 if r.natural else "",
+        **{f"f1_{c}": r.per_class_f1[c] for c in classes}})
     write_tidy_csv(finished, suite_dir / "runs.csv")
     return md
 
@@ -178,21 +174,10 @@ def wide_table(rows: list[Row], ref: Row) -> list[str]:
         "latency: batch 1, median ms "
         "(records with latency_ms_batch1_by_precision: the faster of the run precision and fp32).",
         "",
-        "| # | model | recipe | test acc ± 95% CI | sd | macro-F1 ± 95% CI | seeds | p vs ref | val acc | "
-        "hflip-TTA acc | params | MMACs | train img/s | test img/s | latency ms | epochs run / budget |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     cls, prior = majority_baseline(rows[0].records)
     near = [r for r in rows if r.test_acc - prior < NEAR_PRIOR]
-    for i, r in enumerate(rows, 1):
-        ref_mark = " (ref)" if r is ref else ""
-        lines.append(
-            f"| {i} | {r.name}{' †' if r.pretrained else ''}{' ⚠' if r in near else ''}{ref_mark} | {r.recipe} | "
-            f"{pm(r.test_acc, r.test_acc_ci95)} | "
-            f"{fmt(r.test_acc_std and 100 * r.test_acc_std, '.2f')} | {pm(r.test_f1, r.test_f1_ci95)} | "
-            f"{r.n} | {format_p(r.p_vs_ref)} | {100 * r.val_acc:.2f} | {100 * r.tta_hflip_acc:.2f} | "
-            f"{r.params / 1e6:.2f}M | {fmt(r.macs and r.macs / 1e6, ',.1f')} | {r.train_ips:,.0f} | "
-            f"{r.test_ips:,.0f} | {r.latency_ms:.2f} | {r.epochs_run:.1f} / {r.epoch_budget} |")
+    lines += markdown(wide_columns(ref, near), rows, numbered=True)
     if any(r.pretrained for r in rows):
         lines += ["", "† started from pretrained weights."]
     lines += ["", f"Majority-class baseline of this test set: {100 * prior:.2f}% (always answering '{cls}'). "
@@ -204,6 +189,33 @@ def wide_table(rows: list[Row], ref: Row) -> list[str]:
         lines += ["", f"**Ensemble** of the reference row's {ens['n']} seeds (softmax average): "
                   f"test accuracy {100 * ens['accuracy']:.2f}%, macro-F1 {100 * ens['macro_f1']:.2f}%."]
     return lines
+
+
+def wide_columns(ref: Row, near: list[Row]) -> list[Column]:
+    """The leaderboard's wide table; each column's CSV fields (leaderboard.csv) are its numbers unformatted."""
+    def name(r: Row) -> str:
+        return f"{r.name}{' †' if r.pretrained else ''}{' ⚠' if r in near else ''}{' (ref)' if r is ref else ''}"
+    return [
+        Column("model", name, lambda r: {"model": r.model}, "l"),
+        Column("recipe", lambda r: r.recipe, lambda r: {"recipe": r.recipe, "label": r.label}, "l"),
+        Column("test acc ± 95% CI", lambda r: pm(r.test_acc, r.test_acc_ci95),
+               lambda r: {"test_acc": r.test_acc, "test_acc_ci95": r.test_acc_ci95}),
+        Column("sd", lambda r: fmt(r.test_acc_std and 100 * r.test_acc_std, ".2f"),
+               lambda r: {"test_acc_std": r.test_acc_std}),
+        Column("macro-F1 ± 95% CI", lambda r: pm(r.test_f1, r.test_f1_ci95),
+               lambda r: {"test_f1": r.test_f1, "test_f1_std": r.test_f1_std, "test_f1_ci95": r.test_f1_ci95}),
+        Column("seeds", lambda r: str(r.n), lambda r: {"n": r.n, "seeds": ";".join(map(str, r.seeds))}),
+        Column("p vs ref", lambda r: format_p(r.p_vs_ref), lambda r: {"p_vs_ref": r.p_vs_ref}),
+        Column("val acc", lambda r: f"{100 * r.val_acc:.2f}", lambda r: {"val_acc": r.val_acc}),
+        Column("hflip-TTA acc", lambda r: f"{100 * r.tta_hflip_acc:.2f}", lambda r: {"tta_hflip_acc": r.tta_hflip_acc}),
+        Column("params", lambda r: f"{r.params / 1e6:.2f}M", lambda r: {"params": r.params}),
+        Column("MMACs", lambda r: fmt(r.macs and r.macs / 1e6, ",.1f"), lambda r: {"macs": r.macs}),
+        Column("train img/s", lambda r: f"{r.train_ips:,.0f}", lambda r: {"train_ips": r.train_ips}),
+        Column("test img/s", lambda r: f"{r.test_ips:,.0f}", lambda r: {"test_ips": r.test_ips}),
+        Column("latency ms", lambda r: f"{r.latency_ms:.2f}", lambda r: {"latency_ms": r.latency_ms}),
+        Column("epochs run / budget", lambda r: f"{r.epochs_run:.1f} / {r.epoch_budget}",
+               lambda r: {"epochs_run": r.epochs_run, "epoch_budget": r.epoch_budget}),
+    ]
 
 
 def _ten_crop_note(rows: list[Row]) -> str:
@@ -243,8 +255,7 @@ def row_plots(row: Row, out: Path, stem: str) -> tuple[str, ...]:
 def failed_section(failed: list[FailedRecord]) -> list[str]:
     if not failed:
         return []
-    return ["## Failed cells", "", "| cell | reason |", "|---|---|",
-            *[f"| {f.run_id} | {f.reason.replace('|', '/')} |" for f in failed], ""]
+    return ["## Failed cells", "", *table(["cell", "reason"], "ll", [[f.run_id, f.reason] for f in failed]), ""]
 
 
 def provenance(rows: list[Row]) -> list[str]:

@@ -8,6 +8,7 @@ import math
 from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, pm
 from fer_bench.stats import mean_std_ci
+from fer_bench.table import table
 from fer_bench.table_specs import TargetTable
 
 
@@ -43,16 +44,16 @@ def time_to_accuracy_section(records: list[RunRecord], targets: tuple[float, ...
              "selected on PublicTest so far first scores the target on PrivateTest. The per-epoch PrivateTest "
              "scores are observed only (`observe_test`); nothing was selected or stopped on them. They use the "
              "per-epoch validation's evaluation (centre crop + mirror for crop models), so for ten-crop models "
-             "they are a little below the final ten-crop numbers.", "",
-             "| run | " + " | ".join(f"to {100 * t:.0f}%" for t in targets) + " | epochs |",
-             "|---|" + "---:|" * (len(targets) + 1)]
+             "they are a little below the final ten-crop numbers.", ""]
+    rows = []
     for r in sorted(observed, key=lambda r: r.run_id):
         cells = []
         for t in targets:
             hit = time_to_accuracy(r.curves, t, r.selection.monitor)
             cells.append(f"{hit['seconds'] / 60:.1f} min (epoch {hit['epoch'] + 1})" if hit else "not reached")
-        lines.append(f"| `{r.run_id}` | " + " | ".join(cells) + f" | {len(r.curves)} |")
-    return lines
+        rows.append([f"`{r.run_id}`", *cells, str(len(r.curves))])
+    return lines + table(["run", *(f"to {100 * t:.0f}%" for t in targets), "epochs"], "l" + "r" * (len(targets) + 1),
+                         rows)
 
 
 def single_view(rec) -> float | None:
@@ -91,10 +92,8 @@ def target_table(spec: TargetTable, rows: list[Row]) -> list[str]:
         curve = [x.training_minutes() for x in r.records]
         name = f"{r.model} / {r.recipe}"
         out += [""] if out[-1] else []
-        out += ["| run | seed | single-view acc | own protocol acc | fit min | curve min |",
-                "|---|---:|---:|---:|---:|---:|"]
-        out += [f"| {name} | {x.seed} | {'–' if v is None else f'{100 * v:.2f}'} | {100 * a:.2f} | {f:.1f} | "
-                f"{c:.1f} |" for x, v, a, f, c in zip(r.records, views, own, fit, curve, strict=True)]
+        cells = [[name, str(x.seed), "–" if v is None else f"{100 * v:.2f}", f"{100 * a:.2f}", f"{f:.1f}", f"{c:.1f}"]
+                 for x, v, a, f, c in zip(r.records, views, own, fit, curve, strict=True)]
         om, _, oci = mean_std_ci(own)
         if any(v is None for v in views):
             verdict = ("**not judged**: the single-view accuracy was not recorded for every seed (records made "
@@ -111,6 +110,8 @@ def target_table(spec: TargetTable, rows: list[Row]) -> list[str]:
                 why = [f"mean {100 * (m - spec.accuracy):+.2f} points from the target"] if m < spec.accuracy else []
                 why += [f"slowest fit {max(fit):.1f} min"] if max(fit) > spec.minutes else []
                 verdict = f"**not met** ({'; '.join(why)})"
-        out += [f"| **{name}** | mean of {r.n} ± 95% CI | {summary} | {pm(om, oci)} | max {max(fit):.1f} | "
-                f"max {max(curve):.1f} |", "", f"Verdict for {name}: {verdict}. Measured on {machines(r.records)}."]
+        cells.append([f"**{name}**", f"mean of {r.n} ± 95% CI", summary, pm(om, oci), f"max {max(fit):.1f}",
+                      f"max {max(curve):.1f}"])
+        out += table(["run", "seed", "single-view acc", "own protocol acc", "fit min", "curve min"], "lrrrrr", cells)
+        out += ["", f"Verdict for {name}: {verdict}. Measured on {machines(r.records)}."]
     return out

@@ -14,6 +14,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, pm
 from fer_bench.stats import cohen_kappa, mean_std_ci
+from fer_bench.table import table
 from fer_bench.validate import is_number
 
 
@@ -41,10 +42,8 @@ def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
                     "more often), so a model that often answers 'neutral' gains against FER+ by chance; a "
                     "kappa gap is the one that says a model agrees more with the crowd than the chance of its "
                     "own answer shares predicts.")
-    out += ["", "| model | recipe | seeds | PrivateTest acc | without train duplicates | on FER+-kept images: "
-            "FER-2013 labels | same images: FER+ labels | FER+ minus FER-2013 (points) | kappa, FER-2013 labels "
-            "| kappa, FER+ labels | kappa gap |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out += [""]
+    lines = []
     tracks = {mode: np.array(lab) for mode, lab in test.get("ferplus_track_label", {}).items()}
     skipped, on_track = [], {}
     for r in rows:
@@ -75,7 +74,7 @@ def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
         else:
             skipped.append(r.name)
             continue
-        out.append(f"| {r.name} | {r.recipe} | {r.n} | {100 * r.test_acc:.2f} | " + " | ".join(cells) + " |")
+        lines.append([r.name, r.recipe, str(r.n), f"{100 * r.test_acc:.2f}", *cells])
     if len(skipped) == len(rows):
         return [*title, "No row of this leaderboard was tested on the full FER-2013 PrivateTest with its original "
                 "labels or on a FER+ mode's PrivateTest images (a limit or blank images dropped), so neither "
@@ -88,6 +87,10 @@ def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:
                             f"of which occur in Training: their leak-free column scores the other {n - leaked} "
                             f"(their validation split, {int(val_on.sum())} PublicTest images, holds {val_leaked}); "
                             "the FER+-label columns do not apply to them (their labels already are FER+'s).")
+    out += ([""] if out[-1] else []) + table(
+        ["model", "recipe", "seeds", "PrivateTest acc", "without train duplicates",
+         "on FER+-kept images: FER-2013 labels", "same images: FER+ labels", "FER+ minus FER-2013 (points)",
+         "kappa, FER-2013 labels", "kappa, FER+ labels", "kappa gap"], "llrrrrrrrrr", lines)
     if skipped:
         out += ["", f"Not scored here (their test images are another subset or another label set: a limit or "
                 f"blank images dropped): {', '.join(skipped)}."]
@@ -129,14 +132,12 @@ def natural_section(rows: list[Row]) -> list[str]:
            "face crops built by `fer-bench natural build` from ordinary photos; never trained or selected on). "
            "Accuracy and macro-F1 in %, mean over seeds (± 95% CI of the seed mean); per class: recognition rate "
            "(recall), as in seed 002's "
-           "Table III.", "",
-           "| model | recipe | natural acc | natural macro-F1 | PrivateTest acc | "
-           + " | ".join(classes) + " |", "|---|---|---:|---:|---:|" + "---:|" * len(classes)]
-    for r in sorted(nat, key=lambda r: -r.natural.acc):
-        out.append(f"| {r.name} | {r.recipe} | {pm(r.natural.acc, r.natural.acc_ci95)} | "
-                   f"{100 * r.natural.f1:.2f} | {100 * r.test_acc:.2f} | "
-                   + " | ".join(f"{100 * r.natural.recall[c]:.1f}" for c in classes) + " |")
-    return out
+           "Table III.", ""]
+    cells = [[r.name, r.recipe, pm(r.natural.acc, r.natural.acc_ci95), f"{100 * r.natural.f1:.2f}",
+              f"{100 * r.test_acc:.2f}", *(f"{100 * r.natural.recall[c]:.1f}" for c in classes)]
+             for r in sorted(nat, key=lambda r: -r.natural.acc)]
+    return out + table(["model", "recipe", "natural acc", "natural macro-F1", "PrivateTest acc", *classes],
+                       "llrrr" + "r" * len(classes), cells)
 
 
 def external_section(rows: list[Row], eval_dir: Path) -> list[str]:
@@ -169,16 +170,14 @@ def external_section(rows: list[Row], eval_dir: Path) -> list[str]:
         base = first["metrics"]["majority_baseline"]
         out += [f"**{name}**: {first['set']['scored']} faces scored of {first['set']['photos']} images "
                 f"(not scored: {skipped}); {first['set']['preprocessing']}; majority baseline "
-                f"{100 * base['accuracy']:.2f}% ({base['class']}).", "",
-                "| model | recipe | acc | macro-F1 | n | PrivateTest acc |", "|---|---|---:|---:|---:|---:|"]
+                f"{100 * base['accuracy']:.2f}% ({base['class']}).", ""]
         scored = []
         for r in rows:
             e = [by_run[x.run_id][name] for x in r.records if name in by_run.get(x.run_id, {})]
             if e:
                 scored.append((mean_std_ci([v["metrics"]["accuracy"] for v in e]), r, e))
-        for (acc, _, ci), r, e in sorted(scored, key=lambda t: -t[0][0]):
-            f1 = mean(v["metrics"]["macro_f1"] for v in e)
-            out.append(f"| {r.name} | {r.recipe} | {pm(acc, ci)} | {100 * f1:.2f} | {len(e)} | "
-                       f"{100 * r.test_acc:.2f} |")
-        out.append("")
+        cells = [[r.name, r.recipe, pm(acc, ci), f"{100 * mean(v['metrics']['macro_f1'] for v in e):.2f}",
+                  str(len(e)), f"{100 * r.test_acc:.2f}"]
+                 for (acc, _, ci), r, e in sorted(scored, key=lambda t: -t[0][0])]
+        out += [*table(["model", "recipe", "acc", "macro-F1", "n", "PrivateTest acc"], "llrrrr", cells), ""]
     return out

@@ -9,6 +9,7 @@ from fer_bench.plots import sweep_png
 from fer_bench.record import load_records
 from fer_bench.report.rows import Row, aggregate, paired_p_values, pm
 from fer_bench.stats import format_p
+from fer_bench.table import table
 from fer_bench.table_specs import ComparisonTable, SweepTable
 
 
@@ -42,13 +43,15 @@ def sweep_table(name: str, spec: SweepTable, rows: list[Row], plots_dir: Path) -
            f"Val (PublicTest) / test (PrivateTest) accuracy in %, mean over {'/'.join(map(str, n_seeds))} "
            f"seed(s); rows {spec.rows}, columns {spec.cols}. Choose on the val number; the test number is "
            "reported, never used to choose. These grid points are not leaderboard rows.",
-           "", f"| {spec.rows} | " + " | ".join(keys_c) + " |", "|---|" + "---:|" * len(keys_c)]
+           ""]
+    grid = []
     for kr in keys_r:
         vals = []
         for kc in keys_c:
             r = cell.get((kr, kc))
             vals.append("–" if r is None else f"{100 * r.val_acc:.1f} / {100 * r.test_acc:.1f}")
-        out.append(f"| {kr} | " + " | ".join(vals) + " |")
+        grid.append([kr, *vals])
+    out += table([spec.rows, *keys_c], "l" + "r" * len(keys_c), grid)
     ranked = sorted(sel, key=lambda r: -r.val_acc)
     best = ranked[0]
     out += ["", f"Best by validation: {best.label} (val {100 * best.val_acc:.2f}%, test {100 * best.test_acc:.2f}%)."]
@@ -82,11 +85,9 @@ def comparison_table(spec: ComparisonTable, ref: Row, other_runs: Path) -> list[
              f"PrivateTest accuracy, mean over seeds ± 95% CI of that mean (records in `{other_runs}`), against this "
              "suite's reference "
              f"row **{ref.model} / {ref.recipe}** ({100 * ref.test_acc:.2f}%, {ref.n} seeds). "
-             "p: exact McNemar on per-image predictions of matched seeds.", "",
-             "| model | recipe | test acc | seeds | this suite's ref minus it (points) | p |",
-             "|---|---|---:|---:|---:|---:|"]
-    for r in others:
-        lines.append(f"| {r.model} | {r.recipe} | {pm(r.test_acc, r.test_acc_ci95)} | {r.n} | "
-                     f"{100 * (ref.test_acc - r.test_acc):+.2f} | {format_p(r.p_vs_ref)} |")
+             "p: exact McNemar on per-image predictions of matched seeds.", ""]
+    lines += table(["model", "recipe", "test acc", "seeds", "this suite's ref minus it (points)", "p"], "llrrrr",
+                   [[r.model, r.recipe, pm(r.test_acc, r.test_acc_ci95), str(r.n),
+                     f"{100 * (ref.test_acc - r.test_acc):+.2f}", format_p(r.p_vs_ref)] for r in others])
     beaten = [r for r in others if ref.test_acc > r.test_acc]
     return lines + ["", f"The reference row's mean is above {len(beaten)} of {len(others)} rows."]

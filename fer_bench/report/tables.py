@@ -1,12 +1,8 @@
-"""Tables to paste: every leaderboard's compact headline (Markdown and LaTeX) and the tidy per-run CSV.
-
-Markdown and LaTeX come from one pandas frame (tabulate and jinja2 underneath), so the two never
-disagree and LaTeX's special characters are escaped by the library, not by hand.
-"""
+"""Tables to paste: every leaderboard's compact headline (Markdown and LaTeX, from one column spec) and the
+tidy per-run CSV."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +13,7 @@ from fer_bench.models import get_card
 from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, pm
 from fer_bench.stats import format_p
+from fer_bench.table import Column, markdown, write_latex
 
 
 def citation(model: str) -> str:
@@ -27,47 +24,39 @@ def citation(model: str) -> str:
         return model
 
 
-def headline_frame(rows: list[Row], ref: Row, seeds_wanted: int | None = None, costs: bool = False) -> pd.DataFrame:
+def headline_columns(rows: list[Row], ref: Row, seeds_wanted: int | None = None,
+                     costs: bool = False) -> list[Column]:
     """model | (recipe) | paper | params | MMACs | PrivateTest acc ± 95% CI | macro-F1 ± 95% CI | seeds, and with
     `costs` the arena's latency, train img/s and p against the reference row (the winner). Rows made on
-    different hardware get a hardware column: their costs compare only within one."""
-    hardware = len({m for r in rows for m in r.machines}) > 1
-    recipes = len({r.recipe for r in rows}) > 1          # one recipe for all (the arena): not a column
-    out = []
-    for i, r in enumerate(rows, 1):
-        name = r.name
-        pending = f" (of {seeds_wanted})" if seeds_wanted and r.n < seeds_wanted else ""
-        row = {"#": i, "model": f"**{name}** (winner)" if costs and r is ref else name,
-               **({"recipe": r.recipe} if recipes else {}), "paper": citation(r.model),
-               "params": f"{r.params / 1e6:.2f}M",
-               "MMACs": "–" if r.macs is None else f"{r.macs / 1e6:,.1f}",
-               "PrivateTest acc %": pm(r.test_acc, r.test_acc_ci95),
-               "macro-F1 %": pm(r.test_f1, r.test_f1_ci95), "seeds": f"{r.n}{pending}"}
-        if costs:
-            row |= {"latency ms": f"{r.latency_ms:.2f}", "train img/s": f"{r.train_ips:,.0f}",
-                    "p vs winner": format_p(r.p_vs_ref)}
-        if hardware:
-            row["hardware"] = r.hardware
-        out.append(row)
-    return pd.DataFrame(out)
+    different hardware get a hardware column: their costs compare only within one. Items: (rank, Row)."""
+    def pending(r: Row) -> str:
+        return f" (of {seeds_wanted})" if seeds_wanted and r.n < seeds_wanted else ""
+    cols = [Column("#", lambda x: str(x[0])),
+            Column("model", lambda x: f"**{x[1].name}** (winner)" if costs and x[1] is ref else x[1].name, align="l")]
+    if len({r.recipe for r in rows}) > 1:          # one recipe for all (the arena): not a column
+        cols.append(Column("recipe", lambda x: x[1].recipe, align="l"))
+    cols += [Column("paper", lambda x: citation(x[1].model), align="l"),
+             Column("params", lambda x: f"{x[1].params / 1e6:.2f}M"),
+             Column("MMACs", lambda x: "–" if x[1].macs is None else f"{x[1].macs / 1e6:,.1f}"),
+             Column("PrivateTest acc %", lambda x: pm(x[1].test_acc, x[1].test_acc_ci95)),
+             Column("macro-F1 %", lambda x: pm(x[1].test_f1, x[1].test_f1_ci95)),
+             Column("seeds", lambda x: f"{x[1].n}{pending(x[1])}")]
+    if costs:
+        cols += [Column("latency ms", lambda x: f"{x[1].latency_ms:.2f}"),
+                 Column("train img/s", lambda x: f"{x[1].train_ips:,.0f}"),
+                 Column("p vs winner", lambda x: format_p(x[1].p_vs_ref))]
+    if len({m for r in rows for m in r.machines}) > 1:
+        cols.append(Column("hardware", lambda x: x[1].hardware, align="l"))
+    return cols
 
 
-def _align(df: pd.DataFrame) -> list[str]:
-    text = {"model", "recipe", "paper", "hardware"}
-    return ["left" if c in text else "right" for c in df.columns]
+def headline_table(rows: list[Row], ref: Row, seeds_wanted: int | None = None, costs: bool = False) -> list[str]:
+    return markdown(headline_columns(rows, ref, seeds_wanted, costs), list(enumerate(rows, 1)))
 
 
-def to_markdown(df: pd.DataFrame) -> str:
-    return df.to_markdown(index=False, colalign=_align(df), disable_numparse=True)
-
-
-def write_latex(df: pd.DataFrame, path: Path, caption: str, label: str) -> None:
-    """A booktabs table (\\usepackage{booktabs}); after pandas has escaped the text, ± becomes $\\pm$
-    and the winner's Markdown bold becomes \\textbf."""
-    spec = "".join("l" if a == "left" else "r" for a in _align(df))
-    tex = df.to_latex(index=False, escape=True, column_format=spec, caption=caption, label=label)
-    tex = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", tex.replace("±", r"$\pm$"))   # Markdown bold
-    atomic_write(path, lambda f: f.write(tex))
+def write_headline_latex(rows: list[Row], ref: Row, seeds_wanted: int | None, costs: bool, path: Path,
+                         caption: str, label: str) -> None:
+    write_latex(headline_columns(rows, ref, seeds_wanted, costs), list(enumerate(rows, 1)), path, caption, label)
 
 
 # The tidy CSV's columns and their units, also printed in the leaderboard so the file documents itself.
@@ -127,27 +116,3 @@ def write_tidy_csv(records: list[RunRecord], path: Path) -> None:
     pct = [c for c in df.columns if c.endswith("_pct")]
     df[pct] = df[pct].round(4)        # not a float_format: it would print a sweep's lr=1e-5 as 0.0000
     atomic_write(path, lambda f: df.to_csv(f, index=False))
-
-
-# The wide per-row CSV (leaderboard.csv): the aggregated rows' numbers, per-class F1 last.
-ROW_COLUMNS = ["model", "recipe", "label", "n", "seeds", "test_acc", "test_acc_std", "test_acc_ci95", "test_f1",
-               "test_f1_std", "test_f1_ci95", "p_vs_ref", "val_acc", "tta_hflip_acc", "params", "macs", "train_ips",
-               "test_ips", "latency_ms", "epochs_run", "epoch_budget", "natural_acc", "natural_f1"]
-
-
-def write_rows_csv(rows: list[Row], path: Path, classes: list[str]) -> None:
-    import csv
-
-    def value(r: Row, c: str):
-        if c == "seeds":
-            return ";".join(map(str, r.seeds))
-        if c.startswith("natural_"):
-            return getattr(r.natural, c.removeprefix("natural_")) if r.natural else ""
-        return getattr(r, c)
-
-    def write(f):
-        w = csv.writer(f)
-        w.writerow(ROW_COLUMNS + [f"f1_{c}" for c in classes])
-        for r in rows:
-            w.writerow([value(r, c) for c in ROW_COLUMNS] + [r.per_class_f1[c] for c in classes])
-    atomic_write(path, write)

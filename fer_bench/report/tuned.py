@@ -15,6 +15,7 @@ from fer_bench.plots import OKABE_ITO, pyplot, savefig
 from fer_bench.record import RunRecord, load_records
 from fer_bench.report.rows import Row, aggregate, paired_p
 from fer_bench.stats import format_p, rank_intervals, tiers
+from fer_bench.table import table
 from fer_bench.tuning_space import read_trials
 
 NEAR_PRIOR = 0.05   # a row within 5 points of always answering the majority class is flagged
@@ -65,23 +66,23 @@ def tuned_section(rows: list[Row], suite_dir: Path, reference: str, plots_dir: P
            f"under the shared recipe of results/{reference}/ (v1) and Δ the difference in points. **Config**: the "
            "selected trial's optimiser, peak lr, weight decay, label smoothing. **Last**: runs whose best epoch "
            f"was their last. Majority-class baseline of this test set: {100 * prior:.2f}% (always '{cls}'); a row "
-           f"within {100 * NEAR_PRIOR:.0f} points of it is marked ⚠.", "",
-           f"| rank | rank 95% | tier | model | PrivateTest % | n | {reference} % | Δ | p seeds | p images | config "
-           "| trials | best trial val % | last |",
-           "|---:|:---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+           f"within {100 * NEAR_PRIOR:.0f} points of it is marked ⚠.", ""]
+    cells = []
     for i, r in enumerate(rows):
         v1 = ref_rows.get(r.model)
         ts = trials.get(r.model, [])
         last, n = last_epoch_share(r)
         flag = " ⚠" if r.test_acc - prior < NEAR_PRIOR else ""
         ci = f" ± {100 * r.test_acc_ci95:.2f}" if r.test_acc_ci95 is not None else ""
-        out.append(
-            f"| {i + 1} | {intervals[i][0]}–{intervals[i][1]} | {tier[i]} | {r.model}{flag} | "
-            f"{100 * r.test_acc:.2f}{ci} | {r.n} | "
-            + (f"{100 * v1.test_acc:.2f} | {100 * (r.test_acc - v1.test_acc):+.2f}" if v1 else "– | –")
-            + f" | {format_p(p_above[i]) if i else '–'} | {format_p(paired_p(r, rows[i - 1])) if i else '–'} | "
-            f"{_config(r.records[0])} | {len(ts)} | {100 * max((t['value'] for t in ts), default=0):.2f} | "
-            f"{last}/{n} |")
+        cells.append([
+            str(i + 1), f"{intervals[i][0]}–{intervals[i][1]}", str(tier[i]), f"{r.model}{flag}",
+            f"{100 * r.test_acc:.2f}{ci}", str(r.n),
+            *([f"{100 * v1.test_acc:.2f}", f"{100 * (r.test_acc - v1.test_acc):+.2f}"] if v1 else ["–", "–"]),
+            format_p(p_above[i]) if i else "–", format_p(paired_p(r, rows[i - 1])) if i else "–",
+            _config(r.records[0]), str(len(ts)), f"{100 * max((t['value'] for t in ts), default=0):.2f}",
+            f"{last}/{n}"])
+    out += table(["rank", "rank 95%", "tier", "model", "PrivateTest %", "n", f"{reference} %", "Δ", "p seeds",
+                  "p images", "config", "trials", "best trial val %", "last"], "rcrlrrrrrrlrrr", cells)
     out += ["", *_sentences(rows, tier, ref_rows, prior, reference), ""]
     out += _trial_budget(trials)
     png = "learning_curves.png"
