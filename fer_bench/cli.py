@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from fer_bench import commands
-from fer_bench.errors import FerBenchError
-from fer_bench.overrides import Overrides
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.overrides import Overrides
 
 DATA_HELP = ("FER-2013: a folder with fer2013.csv[.gz] or train/ test/ image folders, or the CSV "
              "itself (default: $FER_BENCH_DATA, $DATA, data/fer2013, ../shared/data/fer2013)")

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 
 if TYPE_CHECKING:
-    from fer_bench.suite import Suite
+    from fer_bench.runner.suite import Suite
 
 
 def _apply_wandb_options(a: argparse.Namespace) -> None:
-    """The flags win over the environment; W&B itself and fer_bench.tracking read these variables."""
+    """The flags win over the environment; W&B itself and fer_bench.training.tracking read these variables."""
     import os
     if a.wandb_project:
         os.environ["WANDB_PROJECT"] = a.wandb_project
@@ -43,12 +43,12 @@ def _data_path(a: argparse.Namespace) -> Path:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from fer_bench.io import check_writable, write_json
-    from fer_bench.module import DivergedError
-    from fer_bench.overrides import Overrides
-    from fer_bench.runinfo import check_accelerator
-    from fer_bench.train import TrainConfig, failed_record, record_path, train
-    from fer_bench.validate import check_numbers
+    from fer_bench.core.io import check_writable, write_json
+    from fer_bench.core.overrides import Overrides
+    from fer_bench.core.runinfo import check_accelerator
+    from fer_bench.core.validate import check_numbers
+    from fer_bench.training.module import DivergedError
+    from fer_bench.training.train import TrainConfig, failed_record, record_path, train
     check_accelerator(a.accelerator)
     overrides = Overrides.from_args(a)
     from fer_bench.settings import parse_set
@@ -92,7 +92,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def cmd_trained(folder: str) -> int:
     """The kept models (weights + card.json) under `folder`, best test accuracy first."""
-    from fer_bench.trained import kept_cards
+    from fer_bench.use.trained import kept_cards
     cards, skipped = kept_cards(Path(folder))
     for path in skipped:
         print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
@@ -127,15 +127,15 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    from fer_bench.bench import run_suite, suite_dir
-    from fer_bench.io import check_writable
-    from fer_bench.record import load_records
-    from fer_bench.runinfo import check_accelerator
-    from fer_bench.suite import load_suite
+    from fer_bench.core.io import check_writable
+    from fer_bench.core.record import load_records
+    from fer_bench.core.runinfo import check_accelerator
+    from fer_bench.runner.cells import suite_dir
+    from fer_bench.runner.run import run_suite
+    from fer_bench.runner.suite import load_suite
     suite = load_suite(a.suite)
     if a.dry_run:
-        from fer_bench.bench import dry_run
-        from fer_bench.tune_plan import dry_run_tuned
+        from fer_bench.runner.plan import dry_run, dry_run_tuned
         print((dry_run_tuned if suite.tuning else dry_run)(suite, a.results, a.shard, a.only))
         return 0
     check_writable(suite_dir(suite, a.results))
@@ -146,7 +146,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
           "progress": not a.no_progress, "devices": a.devices, "keep_checkpoints": a.keep_checkpoints,
           "natural": _natural_path(a)}
     if suite.tuning:
-        from fer_bench.tune import run_tuned_suite
+        from fer_bench.runner.tune import run_tuned_suite
         counts = run_tuned_suite(suite, str(_data_path(a)), a.results, a.storage, a.shard, a.only, **kw)
         print(f"[{suite.name}] {counts['trials']} tuning trials run", file=sys.stderr)
     else:
@@ -166,16 +166,16 @@ def cmd_bench(a: argparse.Namespace) -> int:
 def _write_leaderboard(suite: Suite, results: str) -> Path:
     """The suite's leaderboard, with everything the suite file says about it (tables, planned and
     deliberately not-run models)."""
-    from fer_bench.bench import suite_dir
     from fer_bench.report import write_leaderboard
+    from fer_bench.runner.cells import suite_dir
     return write_leaderboard(suite_dir(suite, results), suite.name, suite.tables, [c.model for c in suite.cells],
                              suite.not_run)
 
 
 def cmd_leaderboard(a: argparse.Namespace) -> int:
-    from fer_bench.bench import suite_dir
-    from fer_bench.io import check_writable
-    from fer_bench.suite import load_suite
+    from fer_bench.core.io import check_writable
+    from fer_bench.runner.cells import suite_dir
+    from fer_bench.runner.suite import load_suite
     suite = load_suite(a.suite)
     check_writable(suite_dir(suite, a.results))
     md = _write_leaderboard(suite, a.results)
@@ -212,10 +212,10 @@ def cmd_recipes(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from fer_bench.evaluate import eval_record_path, evaluate, format_eval
-    from fer_bench.faceset import read_face_set
-    from fer_bench.io import check_writable, write_json
-    from fer_bench.trained import load_trained
+    from fer_bench.core.io import check_writable, write_json
+    from fer_bench.use.evaluate import eval_record_path, evaluate, format_eval
+    from fer_bench.use.faceset import read_face_set
+    from fer_bench.use.trained import load_trained
     if a.out and len(a.on) > 1:
         raise FerBenchError("--out names one file: give one --on set, or use --results")
     tm = load_trained(a.model, a.device)
@@ -240,10 +240,10 @@ def cmd_eval(a: argparse.Namespace) -> int:
 def cmd_predict(a: argparse.Namespace) -> int:
     import json
 
-    from fer_bench.io import check_writable
-    from fer_bench.predict import annotate, annotation_targets, frame_json, frame_text, list_inputs, predict_files
-    from fer_bench.trained import load_trained
-    from fer_bench.validate import check_numbers
+    from fer_bench.core.io import check_writable
+    from fer_bench.core.validate import check_numbers
+    from fer_bench.use.predict import annotate, annotation_targets, frame_json, frame_text, list_inputs, predict_files
+    from fer_bench.use.trained import load_trained
     check_numbers("command line", {"every": a.every})
     tm = load_trained(a.model, a.device)
     paths = list_inputs(a.inputs)
@@ -267,9 +267,9 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from fer_bench.export import PARITY_IMAGES, export_onnx, privatetest_images
-    from fer_bench.io import check_writable
-    from fer_bench.trained import load_trained
+    from fer_bench.core.io import check_writable
+    from fer_bench.use.export import PARITY_IMAGES, export_onnx, privatetest_images
+    from fer_bench.use.trained import load_trained
     tm = load_trained(a.model, a.device)
     out = Path(a.out) if a.out else tm.folder / "model.onnx"
     if out.is_dir():
@@ -290,7 +290,7 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 def cmd_data_report(a: argparse.Namespace) -> int:
     from fer_bench.data.load import load_dataset
-    from fer_bench.data.report import write_report
+    from fer_bench.data.overview import write_report
     data = load_dataset(_data_path(a), _load_options(a))
     out = write_report(data, Path(a.out))
     print(f"report: {out}")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 
 
 def parse_set(items: list[str]) -> dict:
     """--set KEY=VALUE pairs -> recipe changes, each value read as YAML and checked like a suite's override."""
     import yaml
 
+    from fer_bench.core.validate import typed
     from fer_bench.recipes import recipe_keys
-    from fer_bench.validate import typed
     changes = {}
     for item in items:
         key, sep, text = item.partition("=")

@@ -48,8 +48,8 @@ def real_data_path() -> Path | None:
     """The real FER-2013 in any layout fer-bench reads (fer2013.csv[.gz], icml_face_data.csv, the image
     folders), found the way the CLI finds it: a plain CSV or the folders alone must not skip every
     real-data test."""
+    from fer_bench.core.errors import FerBenchError
     from fer_bench.data.fer2013 import resolve_source
-    from fer_bench.errors import FerBenchError
     for p in (os.environ.get("FER_BENCH_DATA"), REPO / "data" / "fer2013",
               REPO.parent / "shared" / "data" / "fer2013"):
         if not p:

@@ -11,7 +11,7 @@ import torch
 from fer_bench.models import count_macs, create_model, get_card
 from fer_bench.report import write_leaderboard
 from fer_bench.report.arena import pareto_front
-from fer_bench.suite import load_suite
+from fer_bench.runner.suite import load_suite
 from tests.test_bench import fake_record
 
 MODERN = ("resnet18_fer", "convnext_atto_fer", "efficientnet_b0_fer", "mobilenetv3_fer", "regnety_004_fer")
@@ -44,7 +44,7 @@ def test_modern_backbones_are_adapted_to_48px(name):
 
 
 def test_single_view_counts_one_crop_for_ten_crop_models():
-    from fer_bench.scoring import eval_view_model
+    from fer_bench.training.scoring import eval_view_model
     ten = count_macs(create_model("khaireddin_vgg"))
     one = count_macs(eval_view_model("khaireddin_vgg", 7, "single"))
     assert ten == 10 * one
@@ -162,8 +162,8 @@ def test_headline_costs_come_from_one_idle_measurement_when_it_covers_every_row(
 
 def test_a_ten_crop_run_records_its_single_view_too(tmp_path):
     """#48: the speedrun's headline was a ten-crop number with no single-view accuracy recorded beside it."""
-    from fer_bench.overrides import Overrides
-    from fer_bench.train import TrainConfig, train
+    from fer_bench.core.overrides import Overrides
+    from fer_bench.training.train import TrainConfig, train
 
     from .conftest import tiny_images, write_csv
     data = write_csv(tmp_path / "fer.csv", *tiny_images(4))
@@ -173,5 +173,5 @@ def test_a_ten_crop_run_records_its_single_view_too(tmp_path):
     assert rec.recipe["eval_protocol"] == "native" and single is not None
     assert single.extra["protocol"] == "single centre view" and 0 <= single.accuracy <= 1
     assert rec.metrics.test_native is None
-    from fer_bench.record import RunRecord
+    from fer_bench.core.record import RunRecord
     assert RunRecord.decode(rec.encode()).metrics.test_single.accuracy == single.accuracy

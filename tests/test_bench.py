@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from fer_bench.bench import run_suite
-from fer_bench.errors import FerBenchError
-from fer_bench.record import (
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.record import (
     DataInfo,
     Metrics,
     ModelInfo,
@@ -25,9 +24,10 @@ from fer_bench.record import (
     Timing,
     encode_probs,
 )
+from fer_bench.core.stats import mcnemar_p, mean_std_ci
 from fer_bench.report import claim_verdict, time_to_accuracy, write_leaderboard
-from fer_bench.stats import mcnemar_p, mean_std_ci
-from fer_bench.suite import load_suite
+from fer_bench.runner.run import run_suite
+from fer_bench.runner.suite import load_suite
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -422,7 +422,7 @@ def test_ablation_table_reads_what_changed_and_the_deltas_from_the_records(tmp_p
 
 
 def test_ablation_table_spec_errors_name_the_key():
-    from fer_bench.table_specs import parse_tables
+    from fer_bench.core.table_specs import parse_tables
     with pytest.raises(FerBenchError, match="variants must be a non-empty list"):
         parse_tables({"ab": {"kind": "ablation", "model": "m", "recipe": "r", "variants": []}})
     with pytest.raises(FerBenchError, match="reference m / r is also listed"):
@@ -488,7 +488,7 @@ def test_a_killed_and_resumed_cell_is_one_wandb_run_with_every_epoch(tmp_path, t
     (now exit 1 and one line) and the kill could land in the middle of writing last.ckpt (now it waits
     for a complete one). It passed 6 of 6 times beside a running suite on 2026-12-02; on failure it
     prints the resumed run's stderr and the failed record."""
-    from fer_bench.keep import checkpoint_readable
+    from fer_bench.training.keep import checkpoint_readable
     from tests.wandb_offline import read_run
     suite_file = write_suite(tmp_path, "name: tiny\nseeds: [0]\ndefaults: {epochs: 12}\ncells:\n  - model: lenet5\n")
     out = tmp_path / "res"
@@ -540,10 +540,10 @@ def test_time_to_accuracy_follows_the_validation_selection_not_the_test_peak():
 def test_a_target_is_judged_on_the_single_view_and_the_fit_clock(tmp_path):
     """#48: the speedrun's target read a ten-crop number and the curve's clock. Now: single view and
     timing.fit_seconds; records without a single view are 'not judged'."""
-    from fer_bench.record import RunRecord
+    from fer_bench.core.record import RunRecord
+    from fer_bench.core.table_specs import TargetTable
     from fer_bench.report.progress import target_table
     from fer_bench.report.rows import aggregate
-    from fer_bench.table_specs import TargetTable
     labels = np.arange(40) % 7
     recs = []
     for seed, (single, fit) in enumerate([(0.72, 1100.0), (0.71, 1150.0), (0.73, 1190.0)]):

@@ -31,8 +31,8 @@ def test_train_keeps_a_weights_only_model_with_its_card_and_models_lists_it(tmp_
 
     from safetensors.torch import load_file
 
+    from fer_bench.core.runinfo import local_path
     from fer_bench.models import create_model
-    from fer_bench.runinfo import local_path
     out = tmp_path / "r.json"
     assert main(["train", "--model", "lenet5", "--data", str(tiny_csv), "--epochs", "1", "--out", str(out),
                  "--workdir", str(tmp_path / "w"), "--no-progress"]) == 0
@@ -69,7 +69,7 @@ def test_dry_run_bounds_cells_without_records_by_the_measured_step_rate(tmp_path
     as '~', and only when the measurement was made on this hardware."""
     import json
 
-    from fer_bench.runinfo import environment, hardware_label
+    from fer_bench.core.runinfo import environment, hardware_label
     suite = tmp_path / "t.yaml"
     suite.write_text("name: t\nseeds: [0, 1]\ndata: {limit_train: 6000}\ncells:\n"
                      "  - {model: lenet5, recipe: arena}\n  - {model: seelam_cnn, recipe: arena}\n")
@@ -90,13 +90,13 @@ def test_dry_run_bounds_cells_without_records_by_the_measured_step_rate(tmp_path
 
 
 def test_p_values_that_underflow_are_not_printed_as_zero():
-    from fer_bench.stats import format_p
+    from fer_bench.core.stats import format_p
     assert format_p(0.0) == "< 1e-16" and format_p(3e-20) == "< 1e-16"
     assert format_p(0.0123) == "0.0123" and format_p(None) == "–"
 
 
 def test_wandb_run_id_is_stable_per_cell_and_results_folder(tmp_path, monkeypatch):
-    from fer_bench.tracking import make_wandb_logger
+    from fer_bench.training.tracking import make_wandb_logger
     monkeypatch.setenv("WANDB_PROJECT", "my-project")
     monkeypatch.setenv("WANDB_MODE", "offline")
     a = make_wandb_logger({"save_dir": str(tmp_path / "a")}, "lenet5__r__s0")

@@ -113,9 +113,9 @@ def test_vote_targets_are_the_vote_distribution_after_single_votes_go(tmp_path):
     single votes removed, unknown / not-a-face are no emotion, FER-2013 class order, rows sum to 1."""
     import numpy as np
 
+    from fer_bench.core.errors import FerBenchError
     from fer_bench.data.datamodule import FERDataModule
     from fer_bench.data.ferplus import vote_distribution
-    from fer_bench.errors import FerBenchError
     classes = CLASSES + ("contempt",)
     #                    neutral happiness surprise sadness anger disgust fear contempt unknown NF
     votes = np.array([[4, 3, 1, 1, 1, 0, 0, 0, 0, 0],

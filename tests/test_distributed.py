@@ -8,10 +8,10 @@ import sys
 
 import torch
 
+from fer_bench.core.overrides import Overrides
 from fer_bench.data.datamodule import EpochBatchSampler
-from fer_bench.distributed import batch_plan
-from fer_bench.overrides import Overrides
-from fer_bench.train import TrainConfig, train
+from fer_bench.training.distributed import batch_plan
+from fer_bench.training.train import TrainConfig, train
 
 
 def test_the_recipes_batch_is_the_global_batch():

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fer_bench.report.index import HEADLINE_END, HEADLINE_START, headline, results_index, suite_descriptions
-from fer_bench.suite import BENCHMARKS
+from fer_bench.runner.suite import BENCHMARKS
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", REPO / "benchmarks" / "README.md", REPO / "docs" / "GUIDE.md"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from fer_bench.core.errors import FerBenchError
 from fer_bench.data.fer2013 import TEST, TRAIN, VAL
 from fer_bench.data.load import load_dataset
 from fer_bench.data.pack import read_pack, write_pack
-from fer_bench.errors import FerBenchError
 from tests.conftest import tiny_images, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,23 +6,30 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fer_bench"
 
-# Lowest first. A module may import its own layer or a lower one.
-LAYERS = [
-    {"errors", "io", "stats", "metrics", "runinfo", "overrides", "schedules", "table_specs", "record", "blazeface",
-     "plots", "validate", "locks", "table"},
-    {"data"},                                  # readers, cache, faces, augmentation, the DataModule
-    {"models", "recipes"},
-    {"module"},
-    {"runlog", "scoring", "keep", "tracking", "distributed", "train"},
-    {"suite", "tuning_space", "trained", "faceset", "evaluate", "predict", "export"},
-    {"bench", "tune", "tune_plan", "report"},
-    {"commands", "settings", "cli", "__init__"},
-]
+
+def _layers() -> list[tuple[str, ...]]:
+    """fer_bench.LAYERS, read from the source (importing the package would not show a stale folder)."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    node = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "LAYERS")
+    return [tuple(ast.literal_eval(e)) for e in node.value.elts]
 
 
 def _layer(module: str) -> int:
     top = module.split(".")[1] if "." in module else "__init__"
-    return next(i for i, names in enumerate(LAYERS) if top in names)
+    if top == "__init__":
+        return len(_layers()) - 1
+    return next(i for i, names in enumerate(_layers()) if top in names)
+
+
+def test_the_folders_are_the_layers():
+    """Every sub-package is a layer and every layer but the command line's is a sub-package; the only modules
+    at the top are the command line's."""
+    listed = {name for names in _layers() for name in names}
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    top = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    assert packages <= listed, packages - listed
+    assert top == set(_layers()[-1]), top
+    assert listed == packages | top
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
+from fer_bench.core.metrics import make_metrics, metrics_to_json
 from fer_bench.data.fer2013 import CLASSES
-from fer_bench.metrics import make_metrics, metrics_to_json
 
 
 def test_metrics_match_a_hand_computation():
@@ -37,7 +37,7 @@ def test_metrics_match_a_hand_computation():
 
 
 def test_cohen_kappa_by_hand_and_a_constant_answer_gets_no_credit():
-    from fer_bench.stats import cohen_kappa
+    from fer_bench.core.stats import cohen_kappa
     # observed 3/4; chance .5 x .25 + .5 x .75 = .5; kappa = (.75 - .5) / (1 - .5)
     assert cohen_kappa([0, 0, 1, 1], [0, 1, 1, 1]) == 0.5
     # Always 'neutral' (6): raw agreement 35% against one label set and 18% against another, kappa 0 for both.

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 from fer_bench.models import count_params, create_model, get_card, list_models
 
 

@@ -81,7 +81,7 @@ def test_blazeface_finds_every_face_of_a_wide_group_photo(photos):
 def test_blazeface_has_its_896_anchors_and_finds_no_face_in_noise():
     import numpy as np
 
-    from fer_bench.blazeface import anchors, detect
+    from fer_bench.core.blazeface import anchors, detect
     a = anchors()
     assert a.shape == (896, 2) and a.min() > 0 and a.max() < 1
     rng = np.random.default_rng(0)
@@ -143,8 +143,8 @@ def test_empty_or_missing_source_is_a_one_line_error(tmp_path, capsys):
 
 @pytest.mark.realdata
 def test_a_trained_model_gets_natural_numbers_in_its_record(photos, real_data, tmp_path):
-    from fer_bench.overrides import Overrides
-    from fer_bench.train import TrainConfig, train
+    from fer_bench.core.overrides import Overrides
+    from fer_bench.training.train import TrainConfig, train
     build_natural(photos, tmp_path / "nat")
     rec = train(TrainConfig(model="lenet5", data=str(real_data),
                             overrides=Overrides(epochs=1), limit_train=500, limit_eval=200,

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from fer_bench.cli import main
-from fer_bench.plots import confusion_png
+from fer_bench.core.plots import confusion_png
 from fer_bench.report import write_leaderboard
 from tests.test_bench import fake_record, write_suite
 
@@ -97,7 +97,7 @@ def test_a_suite_whose_every_cell_failed_says_so_without_a_leaderboard_error(tmp
                                                                               monkeypatch):
     def crash(cfg):
         raise RuntimeError("out of memory")
-    monkeypatch.setattr("fer_bench.bench.train", crash)
+    monkeypatch.setattr("fer_bench.runner.run.train", crash)
     suite = write_suite(tmp_path, "name: t\nseeds: [0]\ncells:\n  - model: lenet5\n")
     assert main(["bench", str(suite), "--results", str(tmp_path / "res"), "--data", str(tiny_csv),
                  "--no-wandb", "--no-progress", "--natural", "none"]) == 1

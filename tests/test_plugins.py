@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fer_bench.cli import main
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 from fer_bench.models import create_model, get_card
 
 from .conftest import tiny_images, write_csv
@@ -91,7 +91,7 @@ def test_recipes_as_data_in_a_suite_and_on_the_command_line(tmp_path, capsys):
     suite.write_text("name: asdata\nrecipes:\n  mine2: {extends: arena, augment.shfit: 0.05}\n"
                      "cells:\n  - {model: lenet5, recipe: mine2}\n")
     with pytest.raises(FerBenchError, match="did you mean 'augment.shift'"):
-        from fer_bench.suite import load_suite
+        from fer_bench.runner.suite import load_suite
         load_suite(suite)
     out = tmp_path / "t.json"
     assert main(["train", "--model", "lenet5", "--data", str(data), "--epochs", "1", "--out", str(out),
@@ -119,6 +119,6 @@ def test_plain_train_keeps_its_model_where_lookup_finds_it_and_says_subset(tmp_p
     assert main(["models", "--trained"]) == 0
     listed = capsys.readouterr().out
     assert run_id in listed and "(a subset of 21 FER-2013 PrivateTest images)" in listed
-    from fer_bench.trained import find_model_folder
+    from fer_bench.use.trained import find_model_folder
     assert find_model_folder(run_id).name == run_id          # run-id lookup searches results/*/models/
     assert "results/train/" in (REPO / ".gitignore").read_text()

@@ -5,10 +5,10 @@ import json
 import pytest
 
 from fer_bench.cli import main
+from fer_bench.core.overrides import Overrides
 from fer_bench.data.load import load_dataset
-from fer_bench.data.report import duplicate_stats
-from fer_bench.overrides import Overrides
-from fer_bench.train import TrainConfig, train
+from fer_bench.data.overview import duplicate_stats
+from fer_bench.training.train import TrainConfig, train
 
 pytestmark = pytest.mark.realdata
 

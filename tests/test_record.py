@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from fer_bench.errors import FerBenchError
-from fer_bench.record import RECORD_SCHEMA, FailedRecord, RunRecord, decode_record, load_records
-from fer_bench.table_specs import ArenaTable, SweepTable, TargetTable, parse_tables
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.record import RECORD_SCHEMA, FailedRecord, RunRecord, decode_record, load_records
+from fer_bench.core.table_specs import ArenaTable, SweepTable, TargetTable, parse_tables
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 COMMITTED = sorted(RESULTS.glob("**/runs/*.json"))
@@ -87,6 +87,6 @@ def test_table_specs_are_typed_and_typos_fail_when_the_suite_loads():
 
 
 def test_every_shipped_suite_parses():
-    from fer_bench.suite import load_suite
+    from fer_bench.runner.suite import load_suite
     for path in sorted((RESULTS.parent / "benchmarks").glob("*.yaml")):
         load_suite(path)

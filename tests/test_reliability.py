@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_bench.bench import claim_cell
 from fer_bench.cli import main
-from fer_bench.keep import checkpoint_readable
+from fer_bench.core.locks import claim_cell
+from fer_bench.training.keep import checkpoint_readable
 from tests.conftest import tiny_images, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -218,9 +218,9 @@ def test_train_rejects_nonsense_numbers(tmp_path, capsys, flag, value):
 @pytest.mark.parametrize("vote, needle", [("x", "row 3, column happiness: vote 'x'"),
                                           ("", "row 3, column happiness"), ("2.5", "vote 2.5")])
 def test_bad_ferplus_votes_name_the_row(tmp_path, vote, needle):
+    from fer_bench.core.errors import FerBenchError
     from fer_bench.data.fer2013 import read_csv
     from fer_bench.data.ferplus import ferplus_labels
-    from fer_bench.errors import FerBenchError
     images, labels, usages = tiny_images(n_per_class_split=1)
     data = read_csv(write_csv(tmp_path / "f.csv", images, labels, usages))
     rows = ["Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"]
@@ -268,8 +268,8 @@ def test_train_divergence_is_one_line_and_a_failed_record(real_data, tmp_path, c
 
 
 def test_a_cell_with_a_corrupt_resume_checkpoint_starts_again_and_says_which_file(tmp_path, capsys):
-    from fer_bench.overrides import Overrides
-    from fer_bench.train import TrainConfig, train
+    from fer_bench.core.overrides import Overrides
+    from fer_bench.training.train import TrainConfig, train
     data = write_csv(tmp_path / "fer2013.csv", *tiny_images(n_per_class_split=2))
     last = tmp_path / "w" / "checkpoints" / "cell" / "last.ckpt"
     last.parent.mkdir(parents=True)
@@ -302,8 +302,8 @@ def test_an_empty_or_garbage_lock_is_taken_over_once_it_is_old(tmp_path, capsys)
 
 def test_a_bench_start_keeps_another_process_fresh_half_written_record(tmp_path):
     """A second bench on a shared results folder deleted a live process's runs/.*.tmp mid-write."""
-    from fer_bench.bench import run_suite
-    from fer_bench.suite import load_suite
+    from fer_bench.runner.run import run_suite
+    from fer_bench.runner.suite import load_suite
     data = write_csv(tmp_path / "fer2013.csv", *tiny_images(n_per_class_split=4))
     suite_file = tmp_path / "s.yaml"
     suite_file.write_text("name: s\nseeds: [0]\ndefaults: {epochs: 1}\ncells:\n  - model: lenet5\n")
@@ -331,7 +331,7 @@ def test_bad_bench_flags_are_refused_before_any_cell_is_recorded(tmp_path, capsy
 
 def test_eval_record_names_that_are_paths_are_refused_before_any_work(tmp_path, capsys):
     """#47: a run_id like ../../x in card.json, or --name ../../x, wrote the eval record outside its folder."""
-    from fer_bench.evaluate import eval_record_path
+    from fer_bench.use.evaluate import eval_record_path
     for run_id, name in (("../../../../tmp/x", "natural"), ("/tmp/x/y", "natural"), ("m", "../../x"), ("m", ".x")):
         with pytest.raises(Exception, match="is a path, not a name"):
             eval_record_path(tmp_path, {"model": {"run_id": run_id}, "set": {"name": name}})
@@ -344,7 +344,7 @@ def test_eval_record_names_that_are_paths_are_refused_before_any_work(tmp_path, 
 def test_precision_auto_picks_bf16_on_a_bf16_gpu_and_16_mixed_on_an_older_one(monkeypatch):
     import torch
 
-    from fer_bench.runinfo import resolve_precision
+    from fer_bench.core.runinfo import resolve_precision
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     assert resolve_precision("auto", "auto") == "bf16-mixed" and resolve_precision("auto", "gpu") == "bf16-mixed"
@@ -364,7 +364,7 @@ def test_asking_for_a_gpu_that_is_not_there_is_one_line(command, capsys, tmp_pat
 
 def test_a_lock_whose_heartbeat_stopped_is_taken_over_from_any_host(tmp_path, capsys):
     """#51: a SLURM task killed on another node left its cell 'in flight' until someone deleted the lock."""
-    from fer_bench.locks import HEARTBEAT_LIMIT_SECONDS, heartbeat
+    from fer_bench.core.locks import HEARTBEAT_LIMIT_SECONDS, heartbeat
     lock = tmp_path / "locks" / "cell.lock"
     lock.parent.mkdir()
     lock.write_text(json.dumps({"pid": 4242, "host": "node-17", "started": "x"}))
@@ -406,8 +406,8 @@ def test_out_of_range_numbers_on_the_command_line_are_argparse_lines(argv, says,
      "listed twice"),
 ])
 def test_suite_flags_and_not_run_entries_are_checked(tmp_path, text, says):
-    from fer_bench.errors import FerBenchError
-    from fer_bench.suite import load_suite
+    from fer_bench.core.errors import FerBenchError
+    from fer_bench.runner.suite import load_suite
     (tmp_path / "s.yaml").write_text(text)
     with pytest.raises(FerBenchError, match=says):
         load_suite(tmp_path / "s.yaml")
@@ -428,7 +428,7 @@ def test_one_malformed_card_does_not_hide_the_good_models(tmp_path, capsys):
 
 def test_a_gpu_run_s_hardware_label_names_the_gpus():
     """#51: each row's hardware label named only the CPU."""
-    from fer_bench.runinfo import hardware_label
+    from fer_bench.core.runinfo import hardware_label
     hw = {"cpu": "AMD EPYC", "bf16_cpu": False, "cuda": ["NVIDIA H100 80GB HBM3"]}
     assert hardware_label(hw, 2) == "2x NVIDIA H100 80GB HBM3 (host AMD EPYC)"
     assert hardware_label(hw) == "AMD EPYC"                          # a CPU run on a GPU machine
@@ -539,8 +539,8 @@ RECORD_EDITS = {
 @pytest.mark.parametrize("case", RECORD_EDITS)
 def test_a_record_with_wrong_value_types_is_one_line_naming_the_key(tmp_path, case):
     """Committed arena-tuned records, damaged as a hand edit would: leaderboard and dry-run gave tracebacks."""
-    from fer_bench.errors import FerBenchError
-    from fer_bench.record import load_records
+    from fer_bench.core.errors import FerBenchError
+    from fer_bench.core.record import load_records
     runs = tmp_path / "runs"
     shutil.copytree(REPO / "results" / "arena-tuned" / "runs", runs)
     edit, says = RECORD_EDITS[case]
@@ -554,8 +554,8 @@ def test_a_record_with_wrong_value_types_is_one_line_naming_the_key(tmp_path, ca
                                        (lambda d: d.update(curves="x"), "key 'curves'"),
                                        (lambda d: d.update(budget={}), "key 'budget'")])
 def test_a_trial_record_with_wrong_value_types_is_one_line_naming_the_key(tmp_path, edit, says):
-    from fer_bench.errors import FerBenchError
-    from fer_bench.tuning_space import read_trials
+    from fer_bench.core.errors import FerBenchError
+    from fer_bench.runner.tuning_space import read_trials
     trials = tmp_path / "trials"
     shutil.copytree(REPO / "results" / "arena-tuned" / "trials", trials)
     assert len(read_trials(trials, "lenet5")) == 8
@@ -574,8 +574,8 @@ def test_leaderboard_and_dry_run_on_a_damaged_record_are_one_line(tmp_path, caps
 
 
 def test_dry_run_shows_dead_and_garbage_locks_as_stale_not_in_flight(tmp_path, capsys):
-    from fer_bench.bench import lock_path
-    from fer_bench.suite import load_suite
+    from fer_bench.runner.cells import lock_path
+    from fer_bench.runner.suite import load_suite
     suite_file = tmp_path / "s.yaml"
     suite_file.write_text("name: s\nseeds: [0, 1, 2]\ncells:\n  - model: lenet5\n")
     locks = tmp_path / "r" / "s" / "locks"

@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from fer_bench.module import build_optimizers
 from fer_bench.recipes import get_recipe
+from fer_bench.training.module import build_optimizers
 
 
 def test_onecycle_warms_up_to_the_recipe_lr_then_anneals_to_almost_zero():

@@ -10,12 +10,12 @@ import lightning as L
 import pytest
 import torch
 
+from fer_bench.core.errors import FerBenchError
 from fer_bench.data.datamodule import FERDataModule
-from fer_bench.errors import FerBenchError
 from fer_bench.models import create_model
-from fer_bench.module import param_groups
-from fer_bench.suite import load_suite
-from fer_bench.tune import best_trial, final_cells, trial_records, tune_model
+from fer_bench.runner.suite import load_suite
+from fer_bench.runner.tune import best_trial, final_cells, trial_records, tune_model
+from fer_bench.training.module import param_groups
 
 from .conftest import tiny_images, write_csv
 
@@ -96,7 +96,7 @@ def test_equal_budget_for_every_architecture_and_privatetest_is_never_read(tmp_p
 
 
 def test_a_crashed_trial_resumes_with_its_configuration_from_its_checkpoint(tmp_path, monkeypatch):
-    import fer_bench.train as train_mod
+    import fer_bench.training.train as train_mod
     data = write_csv(tmp_path / "fer.csv", *tiny_images(30))
     suite = load_suite(_suite(tmp_path, ("lenet5",)))
     results = str(tmp_path / "results")
@@ -131,7 +131,7 @@ def test_a_lost_storage_is_refilled_from_the_trial_records(tmp_path):
     assert tune_model(suite, "lenet5", "arena_tuned", str(data), str(results), progress=False) == 3
     (results / "tuned" / "optuna.sqlite3").unlink()
     assert tune_model(suite, "lenet5", "arena_tuned", str(data), str(results), progress=False) == 0
-    from fer_bench.tune import open_study
+    from fer_bench.runner.tune import open_study
     assert len(open_study(suite, "lenet5", str(results)).trials) == 3
 
 
@@ -163,7 +163,7 @@ def test_tiers_on_a_hand_computed_example():
     """Seed accuracies of four rows, best first. Welch's t between A and B by hand: means .70 and .66, sample
     variances 1e-4 each, se = sqrt(1e-4/3 + 1e-4/3) = .008165, t = 4.899 on 4 df -> p = .0080 < .05: a new
     tier. B and C: identical samples, p = 1: same tier. C and D: D has one seed, no test: same tier."""
-    from fer_bench.stats import tiers
+    from fer_bench.core.stats import tiers
     tier, p = tiers([[0.69, 0.70, 0.71], [0.65, 0.66, 0.67], [0.65, 0.66, 0.67], [0.60]])
     assert tier == [1, 2, 2, 2]
     assert p[0] is None and p[1] == pytest.approx(0.0080, abs=2e-4) and p[2] == 1.0 and p[3] is None
@@ -172,7 +172,7 @@ def test_tiers_on_a_hand_computed_example():
 def test_rank_intervals_separate_clear_gaps_and_overlap_ties():
     import numpy as np
 
-    from fer_bench.stats import rank_intervals
+    from fer_bench.core.stats import rank_intervals
     rng = np.random.default_rng(0)
     base = rng.random((3, 2000))
     rows = [base < 0.70, base < 0.70, base < 0.50]     # two identical rows, one far below

@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 
 from fer_bench.cli import main
+from fer_bench.core.runinfo import local_path
 from fer_bench.data.fer2013 import CLASSES
-from fer_bench.evaluate import score
-from fer_bench.faceset import canonical_label, read_face_set
-from fer_bench.runinfo import local_path
+from fer_bench.use.evaluate import score
+from fer_bench.use.faceset import canonical_label, read_face_set
 
 from .conftest import SHARED_NATURAL, copy_natural_photos, tiny_images, write_csv
 
@@ -205,7 +205,7 @@ def test_predict_prints_every_face_and_goes_on_after_a_broken_file(trained, phot
 def test_predict_runs_in_the_precision_fastest_at_batch_1(trained, photos, monkeypatch):
     """The kept model's card names the precision whose batch-1 latency the run measured lower; predict
     (single faces) uses it, while eval keeps the record's own precision to reproduce its numbers."""
-    from fer_bench import predict as predict_module
+    from fer_bench.use import predict as predict_module
     card = json.loads((trained["model"] / "card.json").read_text())
     by_precision = trained["record"]["timing"]["latency_ms_batch1_by_precision"]
     assert card["batch1_precision"] == min(by_precision, key=by_precision.get)
@@ -245,7 +245,7 @@ def test_export_writes_onnx_that_matches_pytorch_and_says_how_to_feed_it(trained
     import onnx
     import onnxruntime as ort
 
-    from fer_bench.trained import load_trained, predict_probs
+    from fer_bench.use.trained import load_trained, predict_probs
     out = tmp_path / "m.onnx"
     assert main(["export", str(trained["model"]), "--out", str(out), "--data", str(trained["data"])]) == 0
     assert "max |d softmax|" in capsys.readouterr().out
@@ -260,7 +260,7 @@ def test_export_writes_onnx_that_matches_pytorch_and_says_how_to_feed_it(trained
 
 
 def test_export_refuses_when_parity_fails_and_writes_nothing(trained, tmp_path, capsys, monkeypatch):
-    import fer_bench.export as export
+    import fer_bench.use.export as export
     monkeypatch.setattr(export, "PARITY_TOLERANCE", -1.0)       # no real export can pass this
     out = tmp_path / "m.onnx"
     assert main(["export", str(trained["model"]), "--out", str(out), "--data", str(trained["data"])]) == 2
@@ -271,9 +271,9 @@ def test_export_refuses_when_parity_fails_and_writes_nothing(trained, tmp_path, 
 # -- a suite's external sets ---------------------------------------------------------------------
 
 def test_a_suites_external_sets_become_cross_dataset_columns(tmp_path, tiny_csv):
-    from fer_bench.bench import run_suite
     from fer_bench.report import write_leaderboard
-    from fer_bench.suite import load_suite
+    from fer_bench.runner.run import run_suite
+    from fer_bench.runner.suite import load_suite
     crops = _face_crops(tmp_path / "crops", {"anger": 3, "happiness": 4, "sadness": 2})
     suite_file = tmp_path / "tiny.yaml"
     suite_file.write_text(f"""
@@ -305,8 +305,8 @@ external:
     ("{name: a, path: x, split: dev}", "split 'dev' must be train, val or test"),
 ])
 def test_bad_external_entries_name_the_key(tmp_path, external, needle):
-    from fer_bench.errors import FerBenchError
-    from fer_bench.suite import load_suite
+    from fer_bench.core.errors import FerBenchError
+    from fer_bench.runner.suite import load_suite
     f = tmp_path / "s.yaml"
     f.write_text(f"cells:\n  - model: lenet5\nexternal:\n  - {external}\n")
     with pytest.raises(FerBenchError, match=re.escape(needle)):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from fer_bench.data.fer2013 import FERData
-from fer_bench.data.report import duplicate_stats, split_annotations
+from fer_bench.data.overview import duplicate_stats, split_annotations
 from fer_bench.report import write_leaderboard
 from tests.test_bench import fake_record
 

@@ -3,13 +3,13 @@
 import pytest
 import torch
 
+from fer_bench.core.overrides import Overrides
 from fer_bench.models import count_params, create_model, get_card, list_models
 from fer_bench.models.crops import random_crop, ten_crop
 from fer_bench.models.timm_models import create_timm
-from fer_bench.module import param_groups
-from fer_bench.overrides import Overrides
 from fer_bench.recipes import RECIPES, Recipe
-from fer_bench.train import TrainConfig, train
+from fer_bench.training.module import param_groups
+from fer_bench.training.train import TrainConfig, train
 
 # Two real epochs of every model take 13 min on 2 AVX2-only cores in fp32 (2026-12-07 --durations): the
 # default run keeps three light paper CNNs (one with BN, one Keras-L2, one plain), `make test-slow` runs all.

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fer_bench.blazeface import detect
+from fer_bench.core.blazeface import detect
 from fer_bench.data.faces import _box_iou, _edge_padded, detect_faces_blazeface, face_detector
 from fer_bench.data.natural import crop_face, list_photos, read_gray
 

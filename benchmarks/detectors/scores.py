@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from fer_bench.evaluate import evaluate
-from fer_bench.faceset import read_face_set
-from fer_bench.stats import mcnemar_p
-from fer_bench.trained import load_trained
+from fer_bench.core.stats import mcnemar_p
+from fer_bench.use.evaluate import evaluate
+from fer_bench.use.faceset import read_face_set
+from fer_bench.use.trained import load_trained
 
 
 def main(photos: str, models: list[str]) -> None:

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))   # fer_bench from this tree, not an installed cop
 
 import torch  # noqa: E402
 
-from fer_bench.errors import FerBenchError  # noqa: E402
-from fer_bench.table import table  # noqa: E402
+from fer_bench.core.errors import FerBenchError  # noqa: E402
+from fer_bench.core.table import table  # noqa: E402
 
 PACK = ROOT / "data" / "gpu" / "fer2013.npz.xz"
 THROUGHPUT_MODELS = ("speedrun_vgg", "khaireddin_vgg", "resnet18_fer")
@@ -101,9 +101,10 @@ def run_suite_step(suite_name: str, data: str, work: Path, out: Path, precision:
     """One suite's chosen cells through the runner; their records are copied to OUT/<name>/runs/."""
     from dataclasses import replace
 
-    from fer_bench.bench import record_path, run_suite
-    from fer_bench.record import read_record
-    from fer_bench.suite import load_suite
+    from fer_bench.core.record import read_record
+    from fer_bench.runner.cells import record_path
+    from fer_bench.runner.run import run_suite
+    from fer_bench.runner.suite import load_suite
     suite = load_suite(ROOT / "benchmarks" / f"{suite_name}.yaml")
     suite.name = rename or suite.name
     suite.cells = [c for c in suite.cells if keep(c)]
@@ -159,10 +160,10 @@ def markdown(summary: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
+    from fer_bench.core.io import atomic_write
+    from fer_bench.core.runinfo import environment
     from fer_bench.data.fer2013 import default_data_path
     from fer_bench.data.load import load_dataset
-    from fer_bench.io import atomic_write
-    from fer_bench.runinfo import environment
     if not a.dry_run and not torch.cuda.is_available():
         print(f"gpu-check: no CUDA GPU on this machine (torch {torch.__version__}, CUDA build "
               f"{torch.version.cuda or 'none'}); nothing to check")

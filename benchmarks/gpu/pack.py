@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from fer_bench.core.errors import FerBenchError  # noqa: E402
 from fer_bench.data.fer2013 import default_data_path  # noqa: E402
 from fer_bench.data.load import load_dataset  # noqa: E402
 from fer_bench.data.pack import write_pack  # noqa: E402
-from fer_bench.errors import FerBenchError  # noqa: E402
 
 LIMIT_MIB = 64     # the device tool's working-tree limit
 MARGIN_MIB = 2     # files a session adds before it calls the device

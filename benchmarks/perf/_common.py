@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from fer_bench.io import atomic_write
-from fer_bench.runinfo import environment
+from fer_bench.core.io import atomic_write
+from fer_bench.core.runinfo import environment
 
 OUT = Path(__file__).resolve().parents[2] / "results" / "perf"
 

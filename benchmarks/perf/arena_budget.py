@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from _common import OUT, time_it, write_report
 from precision import step_fn
 
-from fer_bench.io import write_json
+from fer_bench.core.io import write_json
+from fer_bench.core.runinfo import environment, hardware_label, resolve_precision
 from fer_bench.recipes import get_recipe
-from fer_bench.runinfo import environment, hardware_label, resolve_precision
-from fer_bench.scoring import eval_view_model, inference_latency
-from fer_bench.suite import load_suite
+from fer_bench.runner.suite import load_suite
+from fer_bench.training.scoring import eval_view_model, inference_latency
 
 BATCH = 128
 TRAIN_IMAGES = 28_709

@@ -1,6 +1,6 @@
 """Deployment latency: ONNX Runtime (CPU) against PyTorch eager, for every registered architecture.
 
-Each model is exported exactly as `fer-bench export` does (fer_bench.export.to_onnx, fp32) in the
+Each model is exported exactly as `fer-bench export` does (fer_bench.use.export.to_onnx, fp32) in the
 evaluated view of the arena (one crop), then timed on the same random 48x48 inputs at batch 1 and
 batch 64 in the same process: PyTorch eager fp32 (channels_last, no_grad) and ONNX Runtime's CPU
 provider with default session options, both on this machine's threads. The ratio is the result; the
@@ -19,9 +19,9 @@ import onnxruntime as ort
 import torch
 from _common import time_it, write_report
 
-from fer_bench.export import to_onnx
 from fer_bench.models import list_models
-from fer_bench.scoring import eval_view_model
+from fer_bench.training.scoring import eval_view_model
+from fer_bench.use.export import to_onnx
 
 BATCHES = (1, 64)
 

@@ -19,9 +19,9 @@ from lightning.pytorch.callbacks import Callback
 from fer_bench.data.augment import augment, to_float
 from fer_bench.data.datamodule import FERDataModule
 from fer_bench.data.fer2013 import default_data_path
-from fer_bench.module import FERClassifier, build_optimizers
 from fer_bench.recipes import get_recipe
-from fer_bench.runlog import quiet_lightning
+from fer_bench.training.module import FERClassifier, build_optimizers
+from fer_bench.training.runlog import quiet_lightning
 
 N_TRAIN = 12_800   # 200 batches of 64
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from _common import OUT
 
-from fer_bench.io import atomic_write
-from fer_bench.record import RunRecord, read_record
+from fer_bench.core.io import atomic_write
+from fer_bench.core.record import RunRecord, read_record
 from fer_bench.report import time_to_accuracy
 
 TARGETS = (0.60, 0.65, 0.70)

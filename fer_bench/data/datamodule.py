@@ -10,10 +10,10 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from fer_bench.core.errors import FerBenchError
 from fer_bench.data.augment import AugmentConfig, augment, to_float
 from fer_bench.data.fer2013 import CLASSES, SPLITS, TEST, TRAIN, VAL, FERData, canonical_class, stratified_subset
 from fer_bench.data.load import LoadOptions, load_dataset
-from fer_bench.errors import FerBenchError
 
 
 class TensorBatches(Dataset):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 
 # benchmarks/detectors/ and results/natural/README.md: on the 379 natural photos BlazeFace finds 372 faces
 # (Haar 363) and gives no crop that is not a whole face (Haar 4), so it is the default.
@@ -82,7 +82,7 @@ def detect_faces_blazeface(gray: np.ndarray) -> list[Box]:
     BlazeFace sees the photo letterboxed to 128x128: in a wide group photo every face becomes too small.
     Such photos are also searched in overlapping square tiles; duplicates are merged (IoU > 0.3, the
     higher score stays)."""
-    from fer_bench.blazeface import NMS_IOU, detect
+    from fer_bench.core.blazeface import NMS_IOU, detect
     h, w = gray.shape
     if min(h, w) < MIN_FACE_SIDE:
         return []

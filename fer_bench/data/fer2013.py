@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fer_bench.errors import DataNotFoundError, FerBenchError
+from fer_bench.core.errors import DataNotFoundError, FerBenchError
 
 CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 SPLITS: tuple[str, ...] = ("train", "val", "test")

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from fer_bench.core.errors import FerBenchError
 from fer_bench.data.fer2013 import USAGE_TO_SPLIT, FERData
-from fer_bench.errors import FerBenchError
 
 FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
                    "contempt", "unknown", "NF")

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from fer_bench.core.errors import FerBenchError
 from fer_bench.data.fer2013 import (
     CLASSES,
     FOLDER_SPLITS,
@@ -22,7 +23,6 @@ from fer_bench.data.fer2013 import (
     FERData,
     canonical_class,
 )
-from fer_bench.errors import FerBenchError
 
 _PREFIX_SPLITS = {"Training_": TRAIN, "PublicTest_": VAL, "PrivateTest_": TEST}
 

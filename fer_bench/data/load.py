@@ -11,12 +11,12 @@ from pathlib import Path
 
 import torch
 
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.io import atomic_path, cache_dir
 from fer_bench.data.fer2013 import CLASSES, FERData, read_csv, resolve_source
 from fer_bench.data.ferplus import ferplus_labels_from_votes, read_ferplus_votes, vote_distribution
 from fer_bench.data.folders import read_folder
 from fer_bench.data.pack import read_pack
-from fer_bench.errors import FerBenchError
-from fer_bench.io import atomic_path, cache_dir
 
 CACHE_VERSION = 2   # 2: FER+ loads also hold the vote distributions
 

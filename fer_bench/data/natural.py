@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from fer_bench.core.errors import FerBenchError
 from fer_bench.data.faces import DEFAULT_DETECTOR, DETECTORS, face_detector
 from fer_bench.data.fer2013 import CLASSES, IMAGE_EXTENSIONS, IMAGE_SIZE, canonical_class
 from fer_bench.data.folders import decode_image, list_class_folders
-from fer_bench.errors import FerBenchError
 
 CONTRAST = "CLAHE (clip 2.0, 8x8 tiles) on the 192x192 crop, then INTER_AREA resize to 48x48"
 MANIFEST_COLUMNS = ["source", "class", "status", "reason", "output", "faces_found", "face_x", "face_y",
@@ -219,7 +219,7 @@ def _write_png(path: Path, img: np.ndarray) -> None:
 
 def _write_samples(root: Path, outputs: list[str], n: int = 96) -> None:
     """samples.png: up to n crops in manifest order, to look at before trusting the set."""
-    from fer_bench.data.report import sample_grid
+    from fer_bench.data.overview import sample_grid
     if outputs:
         step = max(1, len(outputs) // n)
         images = torch.from_numpy(np.stack([decode_image(root / o) for o in outputs[::step][:n]]))

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.io import atomic_path
 from fer_bench.data.fer2013 import TRAIN, FERData, stratified_subset
-from fer_bench.errors import FerBenchError
-from fer_bench.io import atomic_path
 
 
 def _encode(data: FERData, note: str) -> bytes:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import fer_bench.models.registry as registry
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 
 ENTRY_POINT_GROUP = "fer_bench.models"
 _loaded_entry_points = False

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def model_costs(name: str) -> tuple[int, int]:
     from importlib.metadata import version
     from pathlib import Path
 
-    from fer_bench.io import atomic_write, cache_dir
+    from fer_bench.core.io import atomic_write, cache_dir
     ns, _ = _namespace(name)
     if not ns:
         _check(name)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from torch import nn
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 from fer_bench.models.registry import ModelCard, register_namespace
 
 

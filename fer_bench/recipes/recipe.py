@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.overrides import Overrides
+from fer_bench.core.schedules import EarlyStop, Schedule
 from fer_bench.data.augment import AugmentConfig
-from fer_bench.errors import FerBenchError
-from fer_bench.overrides import Overrides
-from fer_bench.schedules import EarlyStop, Schedule
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ _NOT_SETTABLE = ("name", "source", "interpretation", "augment", "schedule", "ear
 
 def recipe_keys() -> dict[str, type | tuple[type, ...]]:
     """'field' and 'augment.field' -> the type a value must have (brightness, a pair, is not settable)."""
-    from fer_bench.overrides import field_types
+    from fer_bench.core.overrides import field_types
     keys = {k: t for k, t in field_types(Recipe).items() if k not in _NOT_SETTABLE}
     keys |= {f"augment.{k}": t for k, t in field_types(AugmentConfig).items() if k != "brightness"}
     return keys

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from statistics import mean
 
-from fer_bench.record import RunRecord
+from fer_bench.core.record import RunRecord
+from fer_bench.core.stats import format_p
+from fer_bench.core.table import table
+from fer_bench.core.table_specs import AblationTable
 from fer_bench.report.rows import Row, paired_p
-from fer_bench.stats import format_p
-from fer_bench.table import table
-from fer_bench.table_specs import AblationTable
 
 # Recipe fields that name or describe a recipe rather than change its training.
 _DESCRIPTIVE = {"name", "source", "interpretation"}

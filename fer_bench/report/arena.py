@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.plots import OKABE_ITO, pyplot, savefig
+from fer_bench.core.stats import format_p
 from fer_bench.models import get_card
-from fer_bench.plots import OKABE_ITO, pyplot, savefig
 from fer_bench.report.rows import ONE_POINT, Row
 from fer_bench.report.tables import citation, headline_table
-from fer_bench.stats import format_p
 
 CLOSE = ONE_POINT  # "within one point" of the winner
 

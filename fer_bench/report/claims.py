@@ -8,11 +8,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.stats import mean_std_ci
+from fer_bench.core.table import table
 from fer_bench.models import Claim, get_card
 from fer_bench.report.rows import ONE_POINT, Row, pm
-from fer_bench.stats import mean_std_ci
-from fer_bench.table import table
 
 TOLERANCE = ONE_POINT  # one accuracy point below the claim still reproduces it
 _WHERE = {"test": "PrivateTest", "val": "PublicTest (val)", "val+test": "PublicTest + PrivateTest",

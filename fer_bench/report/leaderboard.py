@@ -8,22 +8,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fer_bench.errors import FerBenchError
-from fer_bench.io import atomic_write
-from fer_bench.plots import confusion_png, curves_png
-from fer_bench.record import FailedRecord, RunRecord, load_records
-from fer_bench.report.ablation import ablation_table, in_ablation
-from fer_bench.report.arena import headline, idle_costs
-from fer_bench.report.claims import claims_audit
-from fer_bench.report.progress import machines, target_table, time_to_accuracy_section
-from fer_bench.report.rows import Row, aggregate, ensemble, fmt, paired_p_values, pm
-from fer_bench.report.sections import external_section, native_protocols, natural_section, validity_section
-from fer_bench.report.sweeps import comparison_table, in_sweep, sweep_table
-from fer_bench.report.tables import TIDY_COLUMNS, headline_table, write_headline_latex, write_tidy_csv
-from fer_bench.report.tuned import NEAR_PRIOR, majority_baseline, tuned_section
-from fer_bench.stats import format_p
-from fer_bench.table import Column, markdown, table, write_csv
-from fer_bench.table_specs import (
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.io import atomic_write
+from fer_bench.core.plots import confusion_png, curves_png
+from fer_bench.core.record import FailedRecord, RunRecord, load_records
+from fer_bench.core.stats import format_p
+from fer_bench.core.table import Column, markdown, table, write_csv
+from fer_bench.core.table_specs import (
     AblationTable,
     ArenaTable,
     ComparisonTable,
@@ -33,6 +24,15 @@ from fer_bench.table_specs import (
     TunedTable,
     parse_tables,
 )
+from fer_bench.report.ablation import ablation_table, in_ablation
+from fer_bench.report.arena import headline, idle_costs
+from fer_bench.report.claims import claims_audit
+from fer_bench.report.progress import machines, target_table, time_to_accuracy_section
+from fer_bench.report.rows import Row, aggregate, ensemble, fmt, paired_p_values, pm
+from fer_bench.report.sections import external_section, native_protocols, natural_section, validity_section
+from fer_bench.report.sweeps import comparison_table, in_sweep, sweep_table
+from fer_bench.report.tables import TIDY_COLUMNS, headline_table, write_headline_latex, write_tidy_csv
+from fer_bench.report.tuned import NEAR_PRIOR, majority_baseline, tuned_section
 
 
 def write_leaderboard(suite_dir: Path, suite_name: str | None = None,

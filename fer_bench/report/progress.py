@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 
-from fer_bench.record import RunRecord
+from fer_bench.core.record import RunRecord
+from fer_bench.core.stats import mean_std_ci
+from fer_bench.core.table import table
+from fer_bench.core.table_specs import TargetTable
 from fer_bench.report.rows import Row, pm
-from fer_bench.stats import mean_std_ci
-from fer_bench.table import table
-from fer_bench.table_specs import TargetTable
 
 
 def time_to_accuracy(curves: list[dict], target: float, monitor: str = "val/acc") -> dict | None:
@@ -63,7 +63,7 @@ def single_view(rec) -> float | None:
         return rec.metrics.test_single.accuracy
     if rec.recipe.get("eval_protocol") == "single" or rec.metrics.test_native is not None:
         return rec.metrics.test.accuracy
-    from fer_bench.errors import FerBenchError
+    from fer_bench.core.errors import FerBenchError
     from fer_bench.models import get_card
     try:
         own_view = get_card(rec.model.name).eval_view

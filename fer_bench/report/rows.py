@@ -10,9 +10,9 @@ from statistics import mean, median
 import numpy as np
 import torch
 
-from fer_bench.metrics import summary_metrics
-from fer_bench.record import RunRecord
-from fer_bench.stats import mcnemar_p, mean_std_ci
+from fer_bench.core.metrics import summary_metrics
+from fer_bench.core.record import RunRecord
+from fer_bench.core.stats import mcnemar_p, mean_std_ci
 
 
 @dataclass(eq=False)   # rows are compared by identity: "is this the reference row"

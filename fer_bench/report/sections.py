@@ -10,12 +10,12 @@ from statistics import mean
 
 import numpy as np
 
-from fer_bench.errors import FerBenchError
-from fer_bench.record import RunRecord
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.record import RunRecord
+from fer_bench.core.stats import cohen_kappa, mean_std_ci
+from fer_bench.core.table import table
+from fer_bench.core.validate import is_number
 from fer_bench.report.rows import Row, pm
-from fer_bench.stats import cohen_kappa, mean_std_ci
-from fer_bench.table import table
-from fer_bench.validate import is_number
 
 
 def validity_section(rows: list[Row], annotations_path: Path) -> list[str]:

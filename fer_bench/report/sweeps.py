@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fer_bench.plots import sweep_png
-from fer_bench.record import load_records
+from fer_bench.core.plots import sweep_png
+from fer_bench.core.record import load_records
+from fer_bench.core.stats import format_p
+from fer_bench.core.table import table
+from fer_bench.core.table_specs import ComparisonTable, SweepTable
 from fer_bench.report.rows import Row, aggregate, paired_p_values, pm
-from fer_bench.stats import format_p
-from fer_bench.table import table
-from fer_bench.table_specs import ComparisonTable, SweepTable
 
 
 def in_sweep(row: Row, spec: SweepTable) -> bool:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from fer_bench.errors import FerBenchError
-from fer_bench.io import atomic_write
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.io import atomic_write
+from fer_bench.core.record import RunRecord
+from fer_bench.core.stats import format_p
+from fer_bench.core.table import Column, markdown, write_latex
 from fer_bench.models import get_card
-from fer_bench.record import RunRecord
 from fer_bench.report.rows import Row, pm
-from fer_bench.stats import format_p
-from fer_bench.table import Column, markdown, write_latex
 
 
 def citation(model: str) -> str:

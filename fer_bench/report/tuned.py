@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_bench.plots import OKABE_ITO, pyplot, savefig
-from fer_bench.record import RunRecord, load_records
+from fer_bench.core.plots import OKABE_ITO, pyplot, savefig
+from fer_bench.core.record import RunRecord, load_records
+from fer_bench.core.stats import format_p, rank_intervals, tiers
+from fer_bench.core.table import table
 from fer_bench.report.rows import Row, aggregate, paired_p
-from fer_bench.stats import format_p, rank_intervals, tiers
-from fer_bench.table import table
-from fer_bench.tuning_space import read_trials
+from fer_bench.runner.tuning_space import read_trials
 
 NEAR_PRIOR = 0.05   # a row within 5 points of always answering the majority class is flagged
 

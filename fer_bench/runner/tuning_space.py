@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_bench.errors import FerBenchError
-from fer_bench.validate import check_keys, is_int, is_number
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.validate import check_keys, is_int, is_number
 
 # The families the tuned base recipe knows how to run (its momentum/Nesterov apply to SGD only).
 FAMILIES = ("sgd", "adamw")

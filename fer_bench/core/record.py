@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from fer_bench.errors import FerBenchError
-from fer_bench.runinfo import hardware_label
-from fer_bench.validate import is_int, is_number
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.runinfo import hardware_label
+from fer_bench.core.validate import is_int, is_number
 
 RECORD_SCHEMA = 2
 

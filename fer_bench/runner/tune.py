@@ -19,11 +19,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fer_bench.bench import suite_dir
-from fer_bench.io import write_json
-from fer_bench.overrides import Overrides
-from fer_bench.suite import Cell, Suite
-from fer_bench.tuning_space import read_trials
+from fer_bench.core.io import write_json
+from fer_bench.core.overrides import Overrides
+from fer_bench.runner.cells import suite_dir
+from fer_bench.runner.suite import Cell, Suite
+from fer_bench.runner.tuning_space import read_trials
 
 # A running trial writes a heartbeat this often; one silent for GRACE seconds is failed and retried.
 HEARTBEAT, GRACE = 60, 600
@@ -154,10 +154,10 @@ def run_trial(suite: Suite, model: str, recipe: str, overrides: dict, name: str,
               results: str = "results", precision: str = "auto", progress: bool = True,
               params: dict | None = None, accelerator: str = "auto") -> dict:
     """Train one trial (resumable) and write its record; returns the record."""
-    from fer_bench.module import DivergedError
-    from fer_bench.runinfo import environment
-    from fer_bench.runlog import quiet_lightning
-    from fer_bench.train import TrainConfig, build, fit
+    from fer_bench.core.runinfo import environment
+    from fer_bench.training.module import DivergedError
+    from fer_bench.training.runlog import quiet_lightning
+    from fer_bench.training.train import TrainConfig, build, fit
     spec = suite.tuning
     quiet_lightning()
     cfg = TrainConfig(
@@ -201,7 +201,7 @@ def select_models(suite: Suite, shard: str | None = None, only: str | None = Non
     import fnmatch
     import re
 
-    from fer_bench.errors import FerBenchError
+    from fer_bench.core.errors import FerBenchError
     models = suite.models
     if only:
         models = [m for m in models if fnmatch.fnmatchcase(m, only)]
@@ -222,7 +222,7 @@ def run_tuned_suite(suite: Suite, data: str, results: str = "results", storage: 
     configuration, so that a row's trials and seeds run close together (on one machine kind where possible)."""
     from dataclasses import replace
 
-    from fer_bench.bench import run_suite
+    from fer_bench.runner.run import run_suite
     counts = {"cells": 0, "already_done": 0, "finished": 0, "failed": 0, "trials": 0}
     for model in select_models(suite, shard, only):
         recipe = next(c.recipe for c in suite.cells if c.model == model)

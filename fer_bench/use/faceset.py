@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_bench.core.errors import FerBenchError
 from fer_bench.data.faces import DEFAULT_DETECTOR, DETECTORS, face_detector
 from fer_bench.data.fer2013 import (
     CLASS_ALIASES,
@@ -28,7 +29,6 @@ from fer_bench.data.fer2013 import (
     read_csv,
 )
 from fer_bench.data.natural import crop_face, list_photos, load_natural, read_gray
-from fer_bench.errors import FerBenchError
 
 # FER+ and CK+ have an eighth class: a model trained with it can be scored on it.
 LABEL_ALIASES = {**CLASS_ALIASES, "contempt": "contempt", "contemptuous": "contempt"}

@@ -10,15 +10,15 @@ import lightning as L
 import numpy as np
 import torch
 
+from fer_bench.core.io import write_json
+from fer_bench.core.metrics import make_metrics, metrics_to_json, summary_metrics
+from fer_bench.core.record import RunRecord, SplitMetrics, read_record
+from fer_bench.core.runinfo import AUTOCAST, portable_paths
 from fer_bench.data.datamodule import FERDataModule
 from fer_bench.data.load import LoadOptions
-from fer_bench.io import write_json
-from fer_bench.metrics import make_metrics, metrics_to_json, summary_metrics
 from fer_bench.models import CropAveraging, create_model
-from fer_bench.module import FERClassifier
-from fer_bench.record import RunRecord, SplitMetrics, read_record
-from fer_bench.runinfo import AUTOCAST, portable_paths
-from fer_bench.runlog import quiet_lightning, test_split_probs
+from fer_bench.training.module import FERClassifier
+from fer_bench.training.runlog import quiet_lightning, test_split_probs
 
 
 def eval_view_model(name: str, num_classes: int, protocol: str) -> torch.nn.Module:

@@ -13,8 +13,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from fer_bench.core.locks import heartbeat
 from fer_bench.data.datamodule import FERDataModule
-from fer_bench.locks import heartbeat
 
 
 class RunLog(Callback):

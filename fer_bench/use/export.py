@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.io import atomic_path
 from fer_bench.data.augment import to_float
 from fer_bench.data.faces import DEFAULT_DETECTOR, DETECTORS
 from fer_bench.data.natural import CONTRAST
-from fer_bench.errors import FerBenchError
-from fer_bench.io import atomic_path
-from fer_bench.trained import TrainedModel, predict_probs
+from fer_bench.use.trained import TrainedModel, predict_probs
 
 PARITY_TOLERANCE = 1e-4
 PARITY_IMAGES = 512

@@ -8,7 +8,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from fer_bench.metrics import make_metrics
+from fer_bench.core.metrics import make_metrics
 from fer_bench.models import CropAveraging, create_model
 from fer_bench.recipes import Recipe
 

@@ -50,7 +50,7 @@ def resolve_precision(precision: str, accelerator: str) -> str:
 def resolve_device(device: str) -> str:
     """`--device` of eval, predict and export: auto (CUDA when visible), cpu or cuda; one line when the asked-for
     GPU is not on this machine."""
-    from fer_bench.errors import FerBenchError
+    from fer_bench.core.errors import FerBenchError
     if device not in ("auto", "cpu", "cuda"):
         raise FerBenchError(f"--device {device!r}: expected auto, cpu or cuda")
     if device == "auto":
@@ -62,7 +62,7 @@ def resolve_device(device: str) -> str:
 def check_accelerator(accelerator: str, flag: str = "--accelerator") -> None:
     """One line, before any work, when the asked-for device is not on this machine (Lightning's own error
     is a 28-line traceback)."""
-    from fer_bench.errors import FerBenchError
+    from fer_bench.core.errors import FerBenchError
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise FerBenchError(f"{flag} {accelerator}: no CUDA GPU is visible on this machine "
                             f"(torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'}); use cpu or auto")
@@ -71,7 +71,7 @@ def check_accelerator(accelerator: str, flag: str = "--accelerator") -> None:
 def code_version() -> dict | None:
     """The fer-bench commit that made a record (and whether the tree had local changes)."""
     import subprocess
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
@@ -116,7 +116,7 @@ def environment() -> dict:
 def portable_paths(text: str) -> str:
     """Records are committed and shared: no machine's layout in them (venv, checkout, home)."""
     roots = ((sys.prefix, "<venv>"), (sys.base_prefix, "<python>"),
-             (str(Path(__file__).resolve().parents[1]), "<fer-bench>"), (str(Path.home()), "~"))
+             (str(Path(__file__).resolve().parents[2]), "<fer-bench>"), (str(Path.home()), "~"))
     for root, name in sorted(roots, key=lambda r: -len(r[0])):
         if root and root != "/":
             text = text.replace(root, name)
@@ -125,5 +125,5 @@ def portable_paths(text: str) -> str:
 
 def local_path(text: str) -> Path:
     """A path from a record, on this machine: the inverse of portable_paths for the checkout and home."""
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     return Path(text.replace("<fer-bench>", root, 1) if text.startswith("<fer-bench>") else text).expanduser()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from fer_bench.io import atomic_path, write_json
-from fer_bench.module import FERClassifier
-from fer_bench.record import RunRecord
+from fer_bench.core.io import atomic_path, write_json
+from fer_bench.core.record import RunRecord
+from fer_bench.training.module import FERClassifier
 
 
 def checkpoint_readable(path: Path) -> bool:

@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from fer_bench.record import RunRecord
+from fer_bench.core.record import RunRecord
 
 
 def logged_in() -> bool:

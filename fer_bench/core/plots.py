@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_bench.io import atomic_path
+from fer_bench.core.io import atomic_path
 
 # Okabe & Ito's colour-blind-safe palette.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")

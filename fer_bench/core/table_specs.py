@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 
-from fer_bench.errors import FerBenchError
-from fer_bench.validate import closest
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.validate import closest
 
 
 @dataclass(frozen=True)

@@ -16,18 +16,10 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
-from fer_bench.data.datamodule import FERDataModule
-from fer_bench.data.fer2013 import default_data_path
-from fer_bench.data.load import LoadOptions
-from fer_bench.distributed import BatchPlan, batch_plan, fit_log
-from fer_bench.io import file_safe, write_json
-from fer_bench.keep import checkpoint_readable, keep_model
-from fer_bench.metrics import metrics_to_json, summary_metrics
-from fer_bench.models import count_macs, count_params, get_card
-from fer_bench.module import FERClassifier
-from fer_bench.overrides import Overrides
-from fer_bench.recipes import Recipe, run_recipe
-from fer_bench.record import (
+from fer_bench.core.io import file_safe, write_json
+from fer_bench.core.metrics import metrics_to_json, summary_metrics
+from fer_bench.core.overrides import Overrides
+from fer_bench.core.record import (
     DataInfo,
     FailedRecord,
     Metrics,
@@ -38,10 +30,18 @@ from fer_bench.record import (
     Timing,
     encode_probs,
 )
-from fer_bench.runinfo import environment, portable_paths, resolve_precision, uses_cuda
-from fer_bench.runlog import EpochLine, Heartbeat, RunLog, epoch_of, quiet_lightning
-from fer_bench.scoring import eval_view_model, evaluate_natural, extra_views, inference_latency
-from fer_bench.tracking import log_final_to_wandb, run_logger
+from fer_bench.core.runinfo import environment, portable_paths, resolve_precision, uses_cuda
+from fer_bench.data.datamodule import FERDataModule
+from fer_bench.data.fer2013 import default_data_path
+from fer_bench.data.load import LoadOptions
+from fer_bench.models import count_macs, count_params, get_card
+from fer_bench.recipes import Recipe, run_recipe
+from fer_bench.training.distributed import BatchPlan, batch_plan, fit_log
+from fer_bench.training.keep import checkpoint_readable, keep_model
+from fer_bench.training.module import FERClassifier
+from fer_bench.training.runlog import EpochLine, Heartbeat, RunLog, epoch_of, quiet_lightning
+from fer_bench.training.scoring import eval_view_model, evaluate_natural, extra_views, inference_latency
+from fer_bench.training.tracking import log_final_to_wandb, run_logger
 
 
 @dataclass

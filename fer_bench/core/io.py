@@ -40,7 +40,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], mode: str =
 def check_writable(folder: str | Path, what: str = "results folder") -> None:
     """Fail before any work (not after an epoch of training) when `folder` cannot take files:
     it is created if missing, then a probe file is written and removed."""
-    from fer_bench.errors import FerBenchError
+    from fer_bench.core.errors import FerBenchError
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_bench.core.io import atomic_path, atomic_write, write_json
+from fer_bench.core.plots import OKABE_ITO, pyplot, savefig
+from fer_bench.core.table import table
 from fer_bench.data.fer2013 import SPLITS, FERData
 from fer_bench.data.load import blank_mask
-from fer_bench.io import atomic_path, atomic_write, write_json
-from fer_bench.plots import OKABE_ITO, pyplot, savefig
-from fer_bench.table import table
 
 
 def duplicate_stats(data: FERData) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL = Path(__file__).parent / "assets" / "blazeface_short_range.onnx"
+MODEL = Path(__file__).resolve().parents[1] / "assets" / "blazeface_short_range.onnx"
 SIZE = 128
 MIN_SCORE = 0.5
 NMS_IOU = 0.3

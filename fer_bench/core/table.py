@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fer_bench.io import atomic_write
+from fer_bench.core.io import atomic_write
 
 _RULE = {"l": "---", "r": "---:", "c": ":---:"}
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_bench.faceset import FaceSet
-from fer_bench.metrics import per_class_metrics
-from fer_bench.trained import TrainedModel, predict_probs
+from fer_bench.core.metrics import per_class_metrics
+from fer_bench.use.faceset import FaceSet
+from fer_bench.use.trained import TrainedModel, predict_probs
 
 EVAL_SCHEMA = "fer-bench-eval/1"
 
@@ -44,13 +44,13 @@ def score(probs: torch.Tensor, labels: list[str], classes: tuple[str, ...]) -> d
 
 def evaluate(tm: TrainedModel, faces: FaceSet, precision: str | None = None) -> dict:
     """The eval record of one (model, set) pair."""
-    from fer_bench.runinfo import environment, portable_paths
+    from fer_bench.core.runinfo import environment, portable_paths
     keep = [i for i, c in enumerate(faces.labels) if c in tm.classes]
     skipped = Counter(faces.skipped)
     for c, n in Counter(c for c in faces.labels if c not in tm.classes).items():
         skipped[f"class {c!r} is not one the model predicts"] += n
     if not keep:
-        from fer_bench.errors import FerBenchError
+        from fer_bench.core.errors import FerBenchError
         raise FerBenchError(f"{faces.source}: no face of a class the model predicts ({', '.join(tm.classes)})")
     idx = torch.tensor(keep)
     probs = predict_probs(tm, faces.images[idx], precision)
@@ -77,7 +77,7 @@ def evaluate(tm: TrainedModel, faces: FaceSet, precision: str | None = None) -> 
 def eval_record_path(results: Path, rec: dict) -> Path:
     """RESULTS/eval/<run id>__<set>.json. Both names come from what a user may edit (card.json) or type (--name):
     a name that is a path is refused, so the record lands inside RESULTS/eval/ and nowhere else."""
-    from fer_bench.errors import FerBenchError
+    from fer_bench.core.errors import FerBenchError
     for what, name in (("the model's run_id (card.json)", rec["model"]["run_id"]),
                        ("the set's name (--name)", rec["set"]["name"])):
         name = str(name)

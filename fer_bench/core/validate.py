@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 
-from fer_bench.errors import FerBenchError
+from fer_bench.core.errors import FerBenchError
 
 
 def is_int(v: object) -> bool:

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_bench.core.errors import FerBenchError
 from fer_bench.data.faces import DEFAULT_DETECTOR, face_detector
 from fer_bench.data.fer2013 import IMAGE_EXTENSIONS
 from fer_bench.data.natural import crop_face, read_gray
-from fer_bench.errors import FerBenchError
-from fer_bench.trained import TrainedModel, predict_probs
+from fer_bench.use.trained import TrainedModel, predict_probs
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
@@ -154,7 +154,7 @@ def annotate(frame: Frame, target: Path, inputs: set[Path] | None = None) -> Pat
     """The photo (colour when it has colour) with a box and label per face, as PNG in out_dir."""
     from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-    from fer_bench.io import atomic_path
+    from fer_bench.core.io import atomic_path
     src = Path(frame.source)
     if frame.frame is None:
         with Image.open(src) as im:

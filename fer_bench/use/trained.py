@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.runinfo import AUTOCAST
+from fer_bench.core.validate import is_number
 from fer_bench.data.augment import to_float
-from fer_bench.errors import FerBenchError
 from fer_bench.models import CropAveraging, create_model
-from fer_bench.runinfo import AUTOCAST
-from fer_bench.validate import is_number
 
 
 @dataclass
@@ -46,7 +46,7 @@ def find_model_folder(where: str | Path) -> Path:
             model_file = None
         if not model_file:
             raise FerBenchError(f"{p}: not a run record with a kept model (no model_file)")
-        from fer_bench.runinfo import local_path
+        from fer_bench.core.runinfo import local_path
         return find_model_folder(local_path(model_file))
     if not p.exists():
         hits = sorted(Path("results").glob(f"*/models/{where}/card.json"))
@@ -78,7 +78,7 @@ def load_trained(where: str | Path, device: str = "cpu") -> TrainedModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from fer_bench.runinfo import resolve_device
+    from fer_bench.core.runinfo import resolve_device
     device = resolve_device(device)
     folder = find_model_folder(where)
     try:

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import yaml
 
+from fer_bench.core.errors import FerBenchError
+from fer_bench.core.io import file_safe
+from fer_bench.core.overrides import Overrides, field_types
+from fer_bench.core.table_specs import TableSpec, parse_tables
+from fer_bench.core.validate import check_flag, check_keys, typed
 from fer_bench.data.load import LoadOptions
-from fer_bench.errors import FerBenchError
-from fer_bench.io import file_safe
 from fer_bench.models import get_card
-from fer_bench.overrides import Overrides, field_types
 from fer_bench.recipes import Recipe, apply_changes, define_recipe, get_recipe, recipe_keys, run_recipe
-from fer_bench.table_specs import TableSpec, parse_tables
-from fer_bench.tuning_space import TuningSpec, parse_tuning
-from fer_bench.validate import check_flag, check_keys, typed
+from fer_bench.runner.tuning_space import TuningSpec, parse_tuning
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 # Per-cell settings a suite may override, with their types.
 # Every Recipe field (dotted for the augmentation's) may be set per cell; the Overrides fields are the flags.

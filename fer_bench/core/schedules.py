@@ -1,5 +1,5 @@
 """A recipe's time course as types: the learning-rate schedule and the early-stopping rule (recipes
-state them as mappings; fer_bench.module turns a Schedule into a torch scheduler)."""
+state them as mappings; fer_bench.training.module turns a Schedule into a torch scheduler)."""
 
 from __future__ import annotations
 
