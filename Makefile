@@ -10,7 +10,7 @@ SUITE  ?= paper-repro
 
 NATURAL_SRC ?= ../shared/data/natural
 
-.PHONY: arena arena-v1 paper-budget best speedrun perf gpu-pack gpu-check natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
+.PHONY: arena arena-v1 paper-budget best speedrun perf gpu-pack gpu-check ship natural install test test-slow lint bench bench-smoke leaderboard data-link report train-seed002 clean
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -93,6 +93,11 @@ gpu-pack:
 	$(GPU_PY) benchmarks/gpu/pack.py
 gpu-check:
 	$(GPU_PY) benchmarks/gpu/check.py --out $(GPU_OUT)
+
+# Ship a kept model with the package (fer_bench/assets/models/NAME/, float16, checked against the kept one):
+# make ship MODEL=results/best/models/<run id> NAME=best
+ship:
+	$(BIN)/python -m fer_bench.use.shipped $(MODEL) --name $(NAME)
 
 # Speed measurements (benchmarks/perf/*.py -> results/perf/*.md). Run them on an idle machine.
 perf:

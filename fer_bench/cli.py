@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List every registered model with its paper, size and claims.")
     m.add_argument("--timm", nargs="*", default=[], metavar="NAME", help="also list these timm models")
     m.add_argument("--trained", nargs="?", const="results", metavar="DIR",
-                   help="list the trained models kept under DIR (default results/) with their accuracy")
+                   help="list the shipped models, then those kept under DIR (default results/), with their accuracy")
     m.set_defaults(func=commands.cmd_models)
 
     b = sub.add_parser("bench", help="run a benchmark suite (resumable) and write its leaderboard",
@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  fer-bench eval <run_id> --on ~/data/CK+ --faces\n"
                "  fer-bench eval <run_id> --on ~/data/jaffe --label-from-name '\\.([A-Z]{2})[0-9]'",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("model", help="a kept model: its folder, its run record, or its run id "
+    e.add_argument("model", help="a shipped model (best), a kept model's folder, its run record, or its run id "
                                  "(`fer-bench models --trained` lists them)")
     e.add_argument("--on", nargs="+", required=True, metavar="SET", help="one or more labelled face sets")
     e.add_argument("--faces", action="store_true",
@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  fer-bench predict <run_id> photos/ --annotate out/ --json > faces.jsonl\n"
                "  fer-bench predict <run_id> clip.mp4 --every 25",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    pr.add_argument("model", help="a kept model: its folder, its run record, or its run id")
+    pr.add_argument("model", help="a shipped model (best), a kept model's folder, its run record, or its run id")
     pr.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, videos, or folders of them")
     pr.add_argument("--json", action="store_true", help="one JSON object per photo or frame (JSON lines)")
     pr.add_argument("--annotate", metavar="OUT",
@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "gray pixel / 255, output 'logits'). The class order, face crop and input scaling are in the "
                     "file's metadata. The file is written only if ONNX Runtime matches PyTorch fp32 to within "
                     "1e-4 in softmax on 512 real PrivateTest images.")
-    ex.add_argument("model", help="a kept model: its folder, its run record, or its run id")
+    ex.add_argument("model", help="a shipped model (best), a kept model's folder, its run record, or its run id")
     ex.add_argument("--format", dest="fmt", choices=["onnx"], default="onnx", help="export format (onnx)")
     ex.add_argument("--out", help="output file (default: model.onnx in the model's folder); an existing file is "
                                   "replaced only with --force, the model's own files never")

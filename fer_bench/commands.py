@@ -91,18 +91,19 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_trained(folder: str) -> int:
-    """The kept models (weights + card.json) under `folder`, best test accuracy first."""
-    from fer_bench.use.trained import kept_cards
-    cards, skipped = kept_cards(Path(folder))
+    """The shipped models first (by name), then the kept models under `folder`, best test accuracy first."""
+    from fer_bench.use.trained import kept_cards, shipped_dir
+    shipped, _ = kept_cards(shipped_dir()) if shipped_dir().is_dir() else ([], [])
+    cards, skipped = kept_cards(Path(folder)) if Path(folder).is_dir() else ([], [])
     for path in skipped:
         print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
-    if not cards:
+    if not cards and not shipped:
         raise FerBenchError(f"{folder}: no kept models (folders with model.safetensors + card.json)")
-    print(f"{'test acc':>8}  {'val acc':>7}  {'architecture':<20} {'recipe':<20} folder")
-    for acc, card, where in cards:
+    print(f"{'test acc':>8}  {'val acc':>7}  {'architecture':<20} {'recipe':<20} name or folder")
+    for acc, card, name in [(a, c, f"{w.name} (shipped)") for a, c, w in sorted(shipped, key=lambda c: c[2])] + cards:
         subset = card["test"]["scored_on"]
         print(f"{100 * acc:7.2f}%  {100 * card['val']['accuracy']:6.2f}%  {card['architecture']:<20} "
-              f"{card['recipe']:<20} {where}" + (f"  ({subset})" if subset.startswith("a subset") else ""))
+              f"{card['recipe']:<20} {name}" + (f"  ({subset})" if subset.startswith("a subset") else ""))
     return 0
 
 

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from fer_bench.cli import main
+from fer_bench.core.errors import FerBenchError
 from fer_bench.core.runinfo import local_path
 from fer_bench.data.fer2013 import CLASSES
 from fer_bench.use.evaluate import score
@@ -357,3 +358,37 @@ def test_export_never_replaces_a_file_without_force_nor_the_model_s_own(trained,
     assert notes.read_text() == "mine" and weights.read_bytes() == before
     assert main(["export", str(trained["model"]), "--out", str(weights), "--force",
                  "--data", str(trained["data"])]) == 2                       # --force never covers the model
+
+
+def test_a_shipped_model_is_used_by_name_and_reproduces_its_kept_model(tmp_path, monkeypatch, capsys):
+    """Shipping stores the weights in float16 under a name; `eval <name>` then reproduces the card's accuracy
+    within 0.1 point, `models --trained` lists it first, and nothing is replaced or half-written."""
+    from safetensors.torch import load_file
+
+    from fer_bench.use import shipped
+    from tests.test_reliability import kept_lenet
+    data = write_csv(tmp_path / "fer2013.csv", *tiny_images(6))
+    kept = kept_lenet(tmp_path / "res" / "kept")
+    assert main(["eval", str(kept), "--on", str(data), "--split", "test", "--out", str(tmp_path / "k.json")]) == 0
+    card = json.loads((kept / "card.json").read_text())
+    card["test"]["accuracy"] = json.loads((tmp_path / "k.json").read_text())["metrics"]["accuracy"]
+    (kept / "card.json").write_text(json.dumps(card))     # the kept model's own score, as a run writes it
+    monkeypatch.setenv("FER_BENCH_SHIPPED", str(tmp_path / "shipped"))
+    target = shipped.ship(kept, "best", data)
+    state = load_file(str(target / "model.safetensors"))
+    assert all(t.dtype == torch.float16 for t in state.values() if t.is_floating_point())
+    assert (target / "model.safetensors").stat().st_size < 0.6 * (kept / "model.safetensors").stat().st_size
+    assert main(["eval", "best", "--on", str(data), "--split", "test", "--out", str(tmp_path / "s.json")]) == 0
+    assert abs(json.loads((tmp_path / "s.json").read_text())["metrics"]["accuracy"] - card["test"]["accuracy"]) <= 0.001
+    capsys.readouterr()
+    assert main(["models", "--trained", str(tmp_path / "res")]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[1].endswith("best (shipped)") and listed[2].endswith(str(kept))
+    before = (target / "model.safetensors").read_bytes()
+    with pytest.raises(FerBenchError, match="--force"):
+        shipped.ship(kept, "best", data)
+    assert (target / "model.safetensors").read_bytes() == before
+    monkeypatch.setattr(shipped, "MAX_CHANGED", -1.0)      # any change, even none, is now too much
+    with pytest.raises(FerBenchError, match="not shipped"):
+        shipped.ship(kept, "other", data)
+    assert sorted(p.name for p in (tmp_path / "shipped").iterdir()) == ["best"]

@@ -31,10 +31,19 @@ class TrainedModel:
         return self.card["run_id"]
 
 
+def shipped_dir() -> Path:
+    """Where the package's shipped models live ($FER_BENCH_SHIPPED overrides it, for tests)."""
+    import os
+    return Path(os.environ.get("FER_BENCH_SHIPPED") or Path(__file__).resolve().parents[1] / "assets" / "models")
+
+
 def find_model_folder(where: str | Path) -> Path:
     """A model folder from what a user is likely to type: the folder, its model.safetensors or
-    card.json, a run record (its model_file), or a run id kept under results/*/models/."""
+    card.json, a run record (its model_file), a shipped model's name (best), or a run id kept under
+    results/*/models/."""
     p = Path(where)
+    if not p.exists() and p.name == str(where) and (shipped_dir() / p.name / "card.json").is_file():
+        return shipped_dir() / p.name
     if p.is_dir() and (p / "card.json").is_file():
         return p
     if p.is_file() and p.name in ("model.safetensors", "card.json"):
@@ -52,8 +61,8 @@ def find_model_folder(where: str | Path) -> Path:
         hits = sorted(Path("results").glob(f"*/models/{where}/card.json"))
         if len(hits) == 1:
             return hits[0].parent
-        raise FerBenchError(f"{where}: no such model (give a kept model's folder, its run record, or a run id "
-                            "under results/*/models/; `fer-bench models --trained` lists them)")
+        raise FerBenchError(f"{where}: no such model (give a shipped model's name, a kept model's folder, its run "
+                            "record, or a run id under results/*/models/; `fer-bench models --trained` lists them)")
     raise FerBenchError(f"{p}: not a kept model (expected a folder with model.safetensors and card.json)")
 
 
