@@ -24,6 +24,17 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_BENCH_CACHE", str(tmp_path / "cache"))
 
 
+@pytest.fixture(autouse=True)
+def _repository_results_untouched():
+    """No test may leave a file or folder in the repository's results/: a stray empty folder there changes
+    the generated results/README.md (commands default to ./results, so a test runs them elsewhere)."""
+    results = REPO / "results"
+    before = set(os.listdir(results)) if results.is_dir() else set()
+    yield
+    after = set(os.listdir(results)) if results.is_dir() else set()
+    assert after <= before, f"the test left {sorted(after - before)} in {results}"
+
+
 @pytest.fixture
 def shared_cache(tmp_path_factory, monkeypatch):
     """One cache for the session's real-data tests: FER-2013 is decoded once."""

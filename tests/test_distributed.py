@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import torch
 
@@ -60,7 +61,8 @@ def test_train_on_two_devices_is_ddp_and_rank_0_records_once(real_data, tmp_path
     from tests.wandb_offline import read_run
     out = tmp_path / "ddp.json"
     r = subprocess.run([sys.executable, "-m", "fer_bench.cli", "train", "--model", "lenet5",
-                        "--data", str(real_data), "--epochs", "2", "--limit-train", "640", "--limit-eval", "200",
+                        "--data", str(Path(real_data).resolve()), "--epochs", "2", "--limit-train", "640",
+                        "--limit-eval", "200",
                         "--devices", "2", "--accelerator", "cpu", "--no-progress", "--natural", "none",
                         "--out", str(out), "--workdir", str(tmp_path / "w"), "--wandb", "--wandb-project", "ddp"],
                        capture_output=True, text=True, timeout=600, cwd=tmp_path,

@@ -153,7 +153,8 @@ def test_photos_are_cropped_exactly_as_natural_build_crops_them(tmp_path):
     (["eval", "{model}", "--on", "{tmp}", "--split", "test"], "only a FER-2013-format CSV has splits"),
     (["eval", "{tmp}/r.json", "--on", "{tmp}"], "r.json: not a run record with a kept model"),
 ])
-def test_eval_bad_input_is_one_line(trained, tmp_path, capsys, args, needle):
+def test_eval_bad_input_is_one_line(trained, tmp_path, capsys, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)          # the default --results folder is ./results: not the repository's
     (tmp_path / "r.json").write_text("{}")
     argv = [a.format(model=trained["model"], tmp=tmp_path) for a in args]
     assert main(argv) == 2
@@ -161,7 +162,8 @@ def test_eval_bad_input_is_one_line(trained, tmp_path, capsys, args, needle):
     assert needle in err and len(err.splitlines()) <= 2 and "Traceback" not in err   # [eval] progress + error
 
 
-def test_a_damaged_weights_file_is_one_line(trained, tmp_path, capsys):
+def test_a_damaged_weights_file_is_one_line(trained, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     bad = tmp_path / "m"
     shutil.copytree(trained["model"], bad)
     (bad / "model.safetensors").write_bytes(b"\0" * 100)
