@@ -114,7 +114,8 @@ def test_missing_path_says_how_to_get_fer2013(capsys, tmp_path):
     assert_clean_failure(code, err, out, str(tmp_path / "nowhere"), "Kaggle")
 
 
-def test_train_on_missing_data_and_unknown_model(capsys, tmp_path):
+def test_train_on_missing_data_and_unknown_model(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)          # its record folder defaults to ./results/train
     assert main(["train", "--model", "majeed_cnn", "--data", str(tmp_path / "none")]) == 2
     assert "Kaggle" in capsys.readouterr().err
     assert main(["train", "--model", "nope", "--data", str(tmp_path)]) == 2

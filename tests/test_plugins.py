@@ -74,9 +74,10 @@ def test_an_installed_package_registers_by_entry_point(monkeypatch):
     assert get_card("fer_bench_my_model:tiny_mine").recipe == "arena_tuned"      # module:fn spelling, same card
 
 
-def test_recipes_as_data_in_a_suite_and_on_the_command_line(tmp_path, capsys):
+def test_recipes_as_data_in_a_suite_and_on_the_command_line(tmp_path, capsys, monkeypatch):
     """#49: a suite defines a recipe in YAML that extends a registered one, a cell changes any recipe field with
     a dotted key, `train --set` does the same; the recipe as run is in the record; typos name the closest key."""
+    monkeypatch.chdir(tmp_path)          # a refused train still prepares ./results/train
     data = write_csv(tmp_path / "fer.csv", *tiny_images(6))
     suite = tmp_path / "data.yaml"
     suite.write_text("name: asdata\nseeds: [0]\nrecipes:\n  mine: {extends: arena, lr: 0.01, augment.shift: 0.05}\n"
