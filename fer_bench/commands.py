@@ -93,8 +93,8 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_trained(folder: str) -> int:
     """The shipped models first (by name), then the kept models under `folder`, best test accuracy first."""
     from fer_bench.use.trained import kept_cards, shipped_dir
-    shipped, _ = kept_cards(shipped_dir()) if shipped_dir().is_dir() else ([], [])
-    cards, skipped = kept_cards(Path(folder)) if Path(folder).is_dir() else ([], [])
+    shipped, _ = kept_cards(shipped_dir())      # a missing folder holds no cards
+    cards, skipped = kept_cards(Path(folder))
     for path in skipped:
         print(f"fer-bench: {path}: not a model card, skipped", file=sys.stderr)
     if not cards and not shipped:

@@ -11,7 +11,6 @@ accuracy on those images (FER-2013's labels or FER+'s) by 0.1 point. Maintainers
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -62,18 +61,6 @@ def ship(model: str | Path, name: str, data: str | Path, into: Path | None = Non
     print(f"shipped {name}: {target} ({(target / 'model.safetensors').stat().st_size / 2**20:.1f} MiB, "
           f"{changed:.3%} of {len(images):,} PrivateTest predictions changed by float16)")
     return target
-
-
-def shipped_cards(into: Path | None = None) -> list[tuple[dict, Path]]:
-    """(card, folder) of every shipped model, by name."""
-    into = into or shipped_dir()
-    out = []
-    for card in sorted(into.glob("*/card.json")) if into.is_dir() else []:
-        try:
-            out.append((json.loads(card.read_text()), card.parent))
-        except (OSError, ValueError):
-            continue
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
